@@ -1,0 +1,83 @@
+"""Pieces shared by the configs: the base config and parsing of `:arg` strings."""
+import ml_collections
+
+
+def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
+  """Parses `"synthetic,runlocal,frames=8"` into a ConfigDict over `defaults`.
+
+  A bare name sets a boolean default to True; `key=value` converts value to the type of
+  the default. Unknown names are an error that lists the known ones.
+  """
+  parsed = ml_collections.ConfigDict(defaults)
+  for item in filter(None, (arg or "").split(",")):
+    key, _, value = item.partition("=")
+    key = key.strip()
+    if key not in defaults:
+      raise ValueError(f"unknown config argument {key!r}; known: {', '.join(sorted(defaults))}")
+    default = defaults[key]
+    if not value:
+      if not isinstance(default, bool):
+        raise ValueError(f"config argument {key!r} needs a value, e.g. {key}={default}")
+      parsed[key] = True
+    elif isinstance(default, bool):
+      parsed[key] = value.lower() in ("1", "true", "yes")
+    else:
+      parsed[key] = type(default)(value)
+  return parsed
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """Everything but the model and the dataset: training, loss, optimiser, logging."""
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+
+  config.data = ml_collections.ConfigDict()
+
+  config.train = ml_collections.ConfigDict()
+  # Durations: set num_steps > 0, or num_epochs; turned into steps in one place
+  # (emo_jax.trainer.training_schedule).
+  config.train.num_epochs = 30.0
+  config.train.num_steps = -1
+  # Steps that optimise only the autoencoder's reconstruction loss before joint training
+  # (the reference project trains its autoencoder first). 0 disables the phase.
+  config.train.autoencoder_pretrain_epochs = 0.0
+  config.train.log_every_steps = 50
+  config.train.eval_every_epochs = 1.0
+  config.train.checkpoint_every_epochs = 1.0
+
+  config.loss = ml_collections.ConfigDict()
+  config.loss.label_smoothing = 0.1
+  # Weight of the crowd's vote distribution in the target (0: intended emotion only).
+  config.loss.soft_label_weight = 0.0
+  # Weight of the bottleneck's reconstruction loss (ignored by models without one).
+  config.loss.reconstruction_weight = 1.0
+  config.loss.class_weights = "none"  # "none" | "balanced"
+
+  config.optimizer = ml_collections.ConfigDict()
+  config.optimizer.learning_rate = 1e-3
+  config.optimizer.end_learning_rate_factor = 0.01
+  config.optimizer.warmup_steps = 100
+  config.optimizer.b1 = 0.9
+  config.optimizer.b2 = 0.999
+  config.optimizer.weight_decay = 1e-4
+  config.optimizer.grad_clip_norm = 1.0
+  # Regex over '/'-joined parameter paths, e.g. "^encoder/" to freeze the frame encoder.
+  config.optimizer.frozen = ""
+  # Tuple of (regex, learning-rate multiplier) pairs, first match wins.
+  config.optimizer.param_groups = ()
+
+  config.checkpoint = ml_collections.ConfigDict()
+  config.checkpoint.keep_latest = 2
+  config.checkpoint.keep_best = 1
+  config.checkpoint.best_metric = "accuracy"
+
+  config.wandb = ml_collections.ConfigDict()
+  config.wandb.mode = "offline"  # "offline" | "online" | "disabled"
+  config.wandb.project = "emo_jax"
+  config.wandb.entity = ""
+  config.wandb.name = ""
+  config.wandb.tags = ()
+
+  # Number of devices in the ("data",) mesh; -1 uses all of them.
+  config.num_devices = -1
+  return config

@@ -1,0 +1,89 @@
+"""Checks on a config and a workdir before any compute, with errors that say what to change."""
+import json
+import os
+
+import jax
+import ml_collections
+
+# Config parts that define the experiment: resuming a workdir whose run used other values
+# would load parameters of another model or continue on another split.
+_DEFINING_KEYS = ("model", "data.dataset", "data.split", "seed")
+
+
+class ConfigError(ValueError):
+  """A config value that cannot work; the message says which key to change."""
+
+
+def check_config(config: ml_collections.ConfigDict):
+  """Impossible values, found before any data is read or anything compiled."""
+  problems = []
+  if config.data.batch_size <= 0:
+    problems.append(f"config.data.batch_size={config.data.batch_size} must be positive")
+  if config.data.eval_batch_size <= 0:
+    problems.append(f"config.data.eval_batch_size={config.data.eval_batch_size} must be positive")
+  if config.train.num_steps <= 0 and config.train.num_epochs <= 0:
+    problems.append("training has no length: set config.train.num_steps > 0 or config.train.num_epochs > 0")
+  if not 0 <= config.loss.label_smoothing < 1:
+    problems.append(f"config.loss.label_smoothing={config.loss.label_smoothing} must be in [0, 1)")
+  if not 0 <= config.loss.soft_label_weight <= 1:
+    problems.append(f"config.loss.soft_label_weight={config.loss.soft_label_weight} must be in [0, 1]")
+  if config.loss.class_weights not in ("none", "balanced"):
+    problems.append(f"config.loss.class_weights={config.loss.class_weights!r} must be 'none' or 'balanced'")
+  if config.optimizer.learning_rate <= 0:
+    problems.append(f"config.optimizer.learning_rate={config.optimizer.learning_rate} must be positive")
+  if config.wandb.mode not in ("offline", "online", "disabled"):
+    problems.append(f"config.wandb.mode={config.wandb.mode!r} must be offline, online or disabled")
+  if config.num_devices != -1 and not 1 <= config.num_devices <= jax.device_count():
+    problems.append(f"config.num_devices={config.num_devices}: there are {jax.device_count()} devices "
+                    "(use -1 for all)")
+  if problems:
+    raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def check_batch_sizes(config: ml_collections.ConfigDict, mesh):
+  """Global batch sizes must split evenly over the devices and the hosts."""
+  for key in ("batch_size", "eval_batch_size"):
+    size = config.data[key]
+    if size % mesh.size:
+      lower = max(size // mesh.size, 1) * mesh.size
+      raise ConfigError(
+          f"config.data.{key}={size} is not divisible by the {mesh.size} devices of the mesh; "
+          f"use a multiple of {mesh.size} such as {lower} or {lower + mesh.size}, or set "
+          "config.num_devices")
+
+
+def _flatten(config: dict, prefix="") -> dict:
+  flat = {}
+  for key, value in config.items():
+    if isinstance(value, dict):
+      flat.update(_flatten(value, f"{prefix}{key}."))
+    else:
+      flat[f"{prefix}{key}"] = value
+  return flat
+
+
+def check_workdir_compatible(config: ml_collections.ConfigDict, workdir: str):
+  """Refuses to resume a workdir whose run used another model, dataset, split or seed.
+
+  The first run writes `workdir/config.json`; later runs compare against it.
+  """
+  path = os.path.join(workdir, "config.json")
+  current = json.loads(config.to_json_best_effort())
+  if not os.path.exists(path):
+    if jax.process_index() == 0:
+      with open(path, "w") as f:
+        json.dump(current, f, indent=2)
+    return
+  with open(path) as f:
+    saved = json.load(f)
+  saved_flat, current_flat = _flatten(saved), _flatten(current)
+  differences = []
+  for key in sorted(set(saved_flat) | set(current_flat)):
+    if any(key == k or key.startswith(k + ".") for k in _DEFINING_KEYS):
+      if saved_flat.get(key) != current_flat.get(key):
+        differences.append(f"{key}: {saved_flat.get(key)!r} in the workdir, {current_flat.get(key)!r} now")
+  if differences:
+    raise ConfigError(
+        f"{workdir} holds a run with an incompatible config, so it cannot be resumed:\n  "
+        + "\n  ".join(differences)
+        + "\nUse a new --workdir, or delete this one to start over.")

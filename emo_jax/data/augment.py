@@ -1,0 +1,266 @@
+"""Pure numpy augmentations on uint8 clips `[T, H, W, C]` with an explicit `np.random.Generator`.
+
+Every function takes a uint8 clip `[T, H, W, C]` (a still image is a clip with
+`T = 1`) and returns a new uint8 clip of the same shape; the input is never
+modified. Random draws come only from the `rng` argument, so the same generator
+state gives the same output. Spatial and photometric draws are made once per clip
+and applied to every frame, so a clip stays temporally consistent.
+
+`augment_clip(frames, rng, config)` chains them, driven by `AugmentConfig` (or a
+dict of its fields). Every field's default is "off", so `AugmentConfig()` is the
+identity. A typical training setting for CREMA-D:
+
+  {"crop_probability": 1.0, "crop_min_area": 0.7, "flip_probability": 0.5,
+   "brightness": 0.2, "contrast": 0.2, "temporal_min_fraction": 0.8,
+   "frame_dropout_rate": 0.1}
+
+Pixel noise (`noise_stddev`) corrupts the clip the model sees *and* anything
+computed from it afterwards: an autoencoder whose reconstruction target is its
+own input then learns to reproduce the noise. For denoising, prefer noise inside
+the train step (clean target kept), or use `gaussian_noise` on a copy.
+"""
+import dataclasses
+from typing import Any, Mapping
+
+import numpy as np
+
+DROPOUT_FILLS = ("repeat", "zero")
+
+
+def _check_clip(frames: np.ndarray, name: str) -> None:
+  if frames.ndim != 4 or frames.dtype != np.uint8:
+    raise ValueError(
+        f"{name}: expected a uint8 clip [T, H, W, C], got {frames.dtype} {frames.shape}; "
+        "a still image is [1, H, W, C]")
+
+
+def _to_uint8(values: np.ndarray) -> np.ndarray:
+  return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def resize_bilinear(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+  """Bilinear resize of every frame, `[T, h, w, C] -> [T, height, width, C]` uint8.
+
+  Pixel centres are aligned (as `cv2.INTER_LINEAR` and `jax.image.resize`);
+  resizing to the same size returns an exact copy.
+  """
+  _check_clip(frames, "resize_bilinear")
+  in_height, in_width = frames.shape[1:3]
+  if (in_height, in_width) == (height, width):
+    return frames.copy()
+
+  def axis_weights(in_size, out_size):
+    centres = (np.arange(out_size, dtype=np.float32) + 0.5) * (in_size / out_size) - 0.5
+    centres = np.clip(centres, 0, in_size - 1)
+    low = np.floor(centres).astype(np.int64)
+    high = np.minimum(low + 1, in_size - 1)
+    return low, high, (centres - low).astype(np.float32)
+
+  y_low, y_high, y_frac = axis_weights(in_height, height)
+  x_low, x_high, x_frac = axis_weights(in_width, width)
+  # Separable: interpolate rows first, then columns of the row-interpolated clip.
+  y_frac = y_frac[None, :, None, None]
+  rows = frames[:, y_low] * (1 - y_frac) + frames[:, y_high] * y_frac
+  x_frac = x_frac[None, None, :, None]
+  return _to_uint8(rows[:, :, x_low] * (1 - x_frac) + rows[:, :, x_high] * x_frac)
+
+
+def random_resized_crop(frames: np.ndarray, rng: np.random.Generator,
+                        min_area: float = 0.7,
+                        aspect_ratio: tuple[float, float] = (3 / 4, 4 / 3)) -> np.ndarray:
+  """Crops one random box (same for all frames) and resizes it back to `[H, W]`.
+
+  The box covers a fraction in `[min_area, 1]` of the frame with an aspect ratio
+  (width / height, log-uniform) in `aspect_ratio`, clipped to the frame.
+  `min_area = 1` is the identity.
+  """
+  _check_clip(frames, "random_resized_crop")
+  if not 0 < min_area <= 1:
+    raise ValueError(f"random_resized_crop: min_area must be in (0, 1], got {min_area}")
+  height, width = frames.shape[1:3]
+  area = rng.uniform(min_area, 1.0) * height * width
+  log_low, log_high = np.log(aspect_ratio[0]), np.log(aspect_ratio[1])
+  ratio = np.exp(rng.uniform(log_low, log_high))
+  crop_height = int(np.clip(round(np.sqrt(area / ratio)), 1, height))
+  crop_width = int(np.clip(round(np.sqrt(area * ratio)), 1, width))
+  top = int(rng.integers(0, height - crop_height + 1))
+  left = int(rng.integers(0, width - crop_width + 1))
+  crop = frames[:, top:top + crop_height, left:left + crop_width]
+  return resize_bilinear(crop, height, width)
+
+
+def horizontal_flip(frames: np.ndarray) -> np.ndarray:
+  """Mirrors every frame left-right: `frames[:, :, ::-1]`."""
+  _check_clip(frames, "horizontal_flip")
+  return frames[:, :, ::-1].copy()
+
+
+def random_horizontal_flip(frames: np.ndarray, rng: np.random.Generator,
+                           probability: float = 0.5) -> np.ndarray:
+  """`horizontal_flip` with the given probability (whole clip), else a copy."""
+  if rng.uniform() < probability:
+    return horizontal_flip(frames)
+  _check_clip(frames, "random_horizontal_flip")
+  return frames.copy()
+
+
+def brightness_contrast(frames: np.ndarray, rng: np.random.Generator,
+                        brightness: float = 0.2, contrast: float = 0.2) -> np.ndarray:
+  """Random brightness shift and contrast scale, the same for the whole clip.
+
+  Brightness adds `delta * 255` with `delta ~ U[-brightness, brightness]`;
+  contrast scales around the clip mean by `factor ~ U[1 - contrast, 1 + contrast]`.
+  Results are clipped to [0, 255]. Zero strengths are the identity.
+  """
+  _check_clip(frames, "brightness_contrast")
+  if brightness < 0 or not 0 <= contrast <= 1:
+    raise ValueError(
+        f"brightness_contrast: need brightness >= 0 and 0 <= contrast <= 1, got "
+        f"{brightness}, {contrast}")
+  delta = rng.uniform(-brightness, brightness) * 255.0
+  factor = rng.uniform(1.0 - contrast, 1.0 + contrast)
+  if delta == 0 and factor == 1:
+    return frames.copy()
+  values = frames.astype(np.float32)
+  mean = values.mean()
+  return _to_uint8((values - mean) * factor + mean + delta)
+
+
+def temporal_jitter(frames: np.ndarray, rng: np.random.Generator,
+                    min_fraction: float = 0.8) -> np.ndarray:
+  """Resamples the clip's T frames from a random sub-window of them.
+
+  Frames were sampled uniformly over the whole video when the dataset was built,
+  so there is nothing finer to draw from. Jitter here is a random temporal crop
+  and stretch: a window covering a fraction `f ~ U[min_fraction, 1]` of the T
+  frames, at a random offset, is resampled back to T frames by nearest index
+  (some frames repeat). It simulates a slightly shorter, shifted, slower clip.
+  `min_fraction = 1` (or T = 1) is the identity.
+  """
+  _check_clip(frames, "temporal_jitter")
+  if not 0 < min_fraction <= 1:
+    raise ValueError(f"temporal_jitter: min_fraction must be in (0, 1], got {min_fraction}")
+  num_frames = frames.shape[0]
+  span = rng.uniform(min_fraction, 1.0) * (num_frames - 1)
+  start = rng.uniform(0.0, (num_frames - 1) - span)
+  positions = start + span * np.linspace(0.0, 1.0, num_frames)
+  indices = np.clip(np.rint(positions).astype(np.int64), 0, num_frames - 1)
+  return frames[indices]
+
+
+def frame_dropout(frames: np.ndarray, rng: np.random.Generator, rate: float = 0.1,
+                  fill: str = "repeat") -> tuple[np.ndarray, np.ndarray]:
+  """Drops each frame with probability `rate`; at least one frame is kept.
+
+  Args:
+    frames: uint8 `[T, H, W, C]`.
+    rng: random generator.
+    rate: probability that a frame is dropped.
+    fill: what a dropped frame becomes: "repeat" copies the nearest kept frame
+      before it (after it at the start of the clip), as if the video stalled;
+      "zero" blacks it out.
+
+  Returns:
+    `(frames, kept)`: the clip `[T, H, W, C]` uint8 and a bool mask `[T]`, True
+    where the frame is an original one.
+  """
+  _check_clip(frames, "frame_dropout")
+  if fill not in DROPOUT_FILLS:
+    raise ValueError(f"frame_dropout: fill must be one of {DROPOUT_FILLS}, got {fill!r}")
+  if not 0 <= rate <= 1:
+    raise ValueError(f"frame_dropout: rate must be in [0, 1], got {rate}")
+  num_frames = frames.shape[0]
+  kept = rng.uniform(size=num_frames) >= rate
+  if not kept.any():
+    kept[rng.integers(num_frames)] = True
+  if fill == "zero":
+    return np.where(kept[:, None, None, None], frames, np.uint8(0)), kept
+  positions = np.arange(num_frames)
+  last_kept = np.maximum.accumulate(np.where(kept, positions, -1))
+  # Before the first kept frame there is nothing to repeat: use the first kept one.
+  source = np.where(last_kept >= 0, last_kept, np.argmax(kept))
+  return frames[source], kept
+
+
+def gaussian_noise(frames: np.ndarray, rng: np.random.Generator,
+                   stddev: float = 0.05) -> np.ndarray:
+  """Adds pixel noise `N(0, (stddev * 255)^2)` independently per pixel, clipped.
+
+  This is input (pixel) noise; the bottleneck noise of the denoising autoencoder
+  lives in the model. `stddev = 0` is the identity.
+  """
+  _check_clip(frames, "gaussian_noise")
+  if stddev < 0:
+    raise ValueError(f"gaussian_noise: stddev must be >= 0, got {stddev}")
+  if stddev == 0:
+    return frames.copy()
+  noise = rng.normal(0.0, stddev * 255.0, size=frames.shape).astype(np.float32)
+  return _to_uint8(frames.astype(np.float32) + noise)
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+  """Probabilities and strengths for `augment_clip`; every default is "off".
+
+  Attributes:
+    crop_probability: chance of a `random_resized_crop`.
+    crop_min_area: smallest crop area as a fraction of the frame.
+    flip_probability: chance of a horizontal flip.
+    brightness: brightness shift strength (fraction of 255).
+    contrast: contrast scale strength.
+    temporal_min_fraction: `temporal_jitter` window; 1.0 disables it.
+    frame_dropout_rate: per-frame drop probability; 0 disables it.
+    frame_dropout_fill: "repeat" or "zero", see `frame_dropout`.
+    noise_stddev: pixel noise (fraction of 255); 0 disables it.
+  """
+  crop_probability: float = 0.0
+  crop_min_area: float = 0.7
+  flip_probability: float = 0.0
+  brightness: float = 0.0
+  contrast: float = 0.0
+  temporal_min_fraction: float = 1.0
+  frame_dropout_rate: float = 0.0
+  frame_dropout_fill: str = "repeat"
+  noise_stddev: float = 0.0
+
+  @classmethod
+  def from_mapping(cls, config: "Mapping[str, Any] | AugmentConfig | None") -> "AugmentConfig":
+    """Builds from a dict or ConfigDict; unknown keys are an error (typos fail loudly)."""
+    if config is None:
+      return cls()
+    if isinstance(config, cls):
+      return config
+    config = dict(config.items())
+    known = {field.name for field in dataclasses.fields(cls)}
+    unknown = sorted(set(config) - known)
+    if unknown:
+      raise ValueError(
+          f"unknown augmentation setting(s) {unknown} in config.data.augment; "
+          f"known: {sorted(known)}")
+    return cls(**config)
+
+
+def augment_clip(frames: np.ndarray, rng: np.random.Generator,
+                 config: "Mapping[str, Any] | AugmentConfig | None") -> np.ndarray:
+  """Applies the configured augmentations in a fixed order, `[T, H, W, C] -> same` uint8.
+
+  Order: temporal jitter, crop, flip, brightness/contrast, frame dropout, noise.
+  Steps that are off draw no random numbers, so turning one on does not change
+  the draws of the steps before it.
+  """
+  config = AugmentConfig.from_mapping(config)
+  _check_clip(frames, "augment_clip")
+  if config.temporal_min_fraction < 1 and frames.shape[0] > 1:
+    frames = temporal_jitter(frames, rng, config.temporal_min_fraction)
+  if config.crop_probability > 0 and rng.uniform() < config.crop_probability:
+    frames = random_resized_crop(frames, rng, config.crop_min_area)
+  if config.flip_probability > 0:
+    frames = random_horizontal_flip(frames, rng, config.flip_probability)
+  if config.brightness > 0 or config.contrast > 0:
+    frames = brightness_contrast(frames, rng, config.brightness, config.contrast)
+  if config.frame_dropout_rate > 0 and frames.shape[0] > 1:
+    frames, _ = frame_dropout(frames, rng, config.frame_dropout_rate,
+                              config.frame_dropout_fill)
+  if config.noise_stddev > 0:
+    frames = gaussian_noise(frames, rng, config.noise_stddev)
+  return frames

@@ -1,0 +1,251 @@
+"""Video frame and audio decoding (decord first, PyAV as fallback) with clear errors."""
+import dataclasses
+import os
+
+import av
+import numpy as np
+
+try:  # decord has no wheels for some platforms (e.g. macOS arm64); PyAV then does it all.
+  import decord
+except ImportError:  # pragma: no cover - depends on the platform
+  decord = None
+
+BACKENDS = ("auto", "decord", "pyav")
+_LFS_POINTER_PREFIX = b"version https://git-lfs"
+# A clip counts as truncated when the frames that decode cover less than this share of
+# the duration the container header announces (with a couple of frames of slack), so a
+# half-downloaded file fails loudly instead of yielding a short, wrong clip.
+_MIN_DURATION_SHARE = 0.9
+_DURATION_SLACK_FRAMES = 2
+
+
+class DecodeError(Exception):
+  """A video or audio file cannot be decoded; the message names the file and the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodedFrames:
+  """Frames sampled from one video.
+
+  Attributes:
+    frames: uint8 `[T, H, W, 3]` RGB.
+    indices: int64 `[T]`, the source frame index of each output frame.
+    num_source_frames: how many frames the video holds (counted by decoding).
+    fps: the average frame rate the container reports.
+    backend: "decord" or "pyav", the backend that produced the frames.
+  """
+  frames: np.ndarray
+  indices: np.ndarray
+  num_source_frames: int
+  fps: float
+  backend: str
+
+
+def sample_frame_indices(num_available: int, num_frames: int) -> np.ndarray:
+  """Picks `num_frames` indices spread uniformly over a clip of `num_available` frames.
+
+  The clip is cut into `num_frames` equal segments and the frame at the centre of each is
+  taken, so both ends are represented and nothing depends on randomness. When the clip
+  has fewer frames than requested the same formula repeats indices (e.g. 3 frames, 6
+  wanted -> [0, 0, 1, 1, 2, 2]): the output always has exactly `num_frames` frames, in
+  order, and a slow-motion copy of a short clip is preferred over padding with blanks.
+
+  Args:
+    num_available: frames in the clip, > 0.
+    num_frames: frames wanted, > 0.
+
+  Returns:
+    int64 `[num_frames]`, non-decreasing, each in `[0, num_available)`.
+  """
+  if num_available <= 0:
+    raise ValueError(f"num_available must be positive, got {num_available}")
+  if num_frames <= 0:
+    raise ValueError(f"num_frames must be positive, got {num_frames}")
+  centres = (np.arange(num_frames, dtype=np.float64) + 0.5) * num_available / num_frames
+  return np.minimum(np.floor(centres).astype(np.int64), num_available - 1)
+
+
+def check_media_file(path: str | os.PathLike) -> None:
+  """Raises DecodeError for a missing, empty or Git LFS pointer file, before any decoding."""
+  path = os.fspath(path)
+  if not os.path.exists(path):
+    raise DecodeError(f"{path}: file not found; check the path (and that the CREMA-D clone "
+                      "is complete: python -m emo_jax.data.inspect <root> lists missing clips)")
+  if os.path.isdir(path):
+    raise DecodeError(f"{path}: is a directory, expected a video or audio file")
+  if os.path.getsize(path) == 0:
+    raise DecodeError(f"{path}: file is empty (0 bytes); re-download it (in a CREMA-D clone: "
+                      "git lfs pull)")
+  with open(path, "rb") as f:
+    head = f.read(len(_LFS_POINTER_PREFIX))
+  if head == _LFS_POINTER_PREFIX:
+    raise DecodeError(f"{path}: is a Git LFS pointer stub, not the media file; run `git lfs "
+                      "pull` in your CREMA-D clone to fetch the real files")
+
+
+def _check_not_truncated(path: str, decoded_seconds: float, container_seconds: float | None,
+                         frame_seconds: float, what: str) -> None:
+  if not container_seconds or container_seconds <= 0:
+    return  # No announced duration to compare against.
+  expected = _MIN_DURATION_SHARE * container_seconds - _DURATION_SLACK_FRAMES * frame_seconds
+  if decoded_seconds < expected:
+    raise DecodeError(
+        f"{path}: looks truncated or corrupt: the header announces {container_seconds:.2f} s "
+        f"but only {decoded_seconds:.2f} s of {what} decode; re-download the file (in a "
+        "CREMA-D clone: git lfs pull, then python -m emo_jax.data.inspect <root>)")
+
+
+def _container_seconds(path: str) -> float | None:
+  """The duration the container header announces (cheap: parses the header only)."""
+  try:
+    with av.open(path) as container:
+      return None if container.duration is None else container.duration / av.time_base
+  except av.FFmpegError:
+    return None
+
+
+def _decode_decord(path: str, num_frames: int) -> DecodedFrames:
+  if decord is None:
+    raise DecodeError(f"{path}: decord is not installed; pip install decord or use "
+                      "backend='pyav'")
+  reader = decord.VideoReader(path)
+  num_source_frames = len(reader)
+  if num_source_frames == 0:
+    raise DecodeError(f"{path}: decord found no video frames")
+  fps = float(reader.get_avg_fps())
+  indices = sample_frame_indices(num_source_frames, num_frames)
+  batch = reader.get_batch(indices.tolist())
+  # decord.bridge is global state: another library may have switched it away from numpy.
+  frames = batch.asnumpy() if hasattr(batch, "asnumpy") else np.asarray(batch)
+  del reader
+  _check_not_truncated(path, num_source_frames / fps, _container_seconds(path), 1 / fps,
+                       "video")
+  return DecodedFrames(np.ascontiguousarray(frames, dtype=np.uint8), indices,
+                       num_source_frames, fps, "decord")
+
+
+def _decode_pyav(path: str, num_frames: int) -> DecodedFrames:
+  with av.open(path) as container:
+    if not container.streams.video:
+      raise DecodeError(f"{path}: has no video stream (is it an audio file, or truncated "
+                        "before the first video packet?); re-download it")
+    stream = container.streams.video[0]
+    # FLV seeking is unreliable and its frame count is absent (0), so decode sequentially
+    # and keep the decoded frame objects; only the sampled ones are converted to RGB.
+    decoded = list(container.decode(stream))
+    if not decoded:
+      raise DecodeError(f"{path}: no video frame decodes; the file is truncated or "
+                        "corrupt, re-download it")
+    fps = float(stream.average_rate or stream.guessed_rate or 0) or 30.0
+    indices = sample_frame_indices(len(decoded), num_frames)
+    frames = np.stack([decoded[i].to_ndarray(format="rgb24") for i in indices])
+    container_seconds = (None if container.duration is None
+                         else container.duration / av.time_base)
+  _check_not_truncated(path, len(decoded) / fps, container_seconds, 1 / fps, "video")
+  return DecodedFrames(frames, indices, len(decoded), fps, "pyav")
+
+
+def decode_video(path: str | os.PathLike, num_frames: int,
+                 backend: str = "auto") -> DecodedFrames:
+  """Decodes `num_frames` uniformly sampled RGB frames (see `sample_frame_indices`).
+
+  Args:
+    path: a video file (CREMA-D: FLV, VP6F 480x360).
+    num_frames: frames to return.
+    backend: "decord", "pyav", or "auto": decord, and PyAV when decord cannot open or
+      decode the file (or is not installed).
+
+  Returns:
+    DecodedFrames with `frames` uint8 `[num_frames, H, W, 3]`.
+
+  Raises:
+    DecodeError: naming the file and the likely fix, when no backend can decode it.
+  """
+  if backend not in BACKENDS:
+    raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+  path = os.fspath(path)
+  check_media_file(path)
+  if backend == "pyav":
+    return _wrap(_decode_pyav, path, num_frames, "PyAV")
+  if backend == "decord":
+    return _wrap(_decode_decord, path, num_frames, "decord")
+  try:
+    return _wrap(_decode_decord, path, num_frames, "decord")
+  except DecodeError as decord_error:
+    try:
+      return _wrap(_decode_pyav, path, num_frames, "PyAV")
+    except DecodeError as pyav_error:
+      if "truncated" in str(pyav_error) or "no video stream" in str(pyav_error):
+        raise pyav_error from decord_error
+      raise DecodeError(f"{path}: neither decord nor PyAV can decode it; the file is "
+                        "truncated or corrupt, re-download it (in a CREMA-D clone: git lfs "
+                        f"pull). decord said: {_first_line(decord_error)}; PyAV said: "
+                        f"{_first_line(pyav_error)}") from pyav_error
+
+
+def _first_line(error: BaseException) -> str:
+  text = str(error).strip()
+  return text.splitlines()[0] if text else type(error).__name__
+
+
+def _wrap(decode_fn, path: str, num_frames: int, name: str) -> DecodedFrames:
+  """Runs one backend, turning its library-specific exceptions into DecodeError."""
+  try:
+    return decode_fn(path, num_frames)
+  except DecodeError:
+    raise
+  except Exception as e:  # decord raises bare RuntimeError/DECORDError, PyAV FFmpegError.
+    raise DecodeError(f"{path}: {name} cannot decode the video: {_first_line(e)}") from e
+
+
+def read_frames(path: str | os.PathLike, num_frames: int, backend: str = "auto") -> np.ndarray:
+  """Reads `num_frames` uniformly sampled frames: uint8 `[T, H, W, 3]` RGB.
+
+  See `decode_video` for the arguments and errors.
+  """
+  return decode_video(path, num_frames, backend).frames
+
+
+def read_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
+  """Reads the first audio stream of a video or audio file (.flv, .wav, ...) with PyAV.
+
+  decord's AVReader is not used: it returns wrong samples for CREMA-D's MP3 audio.
+
+  Args:
+    path: the media file.
+    sample_rate: output rate in Hz.
+
+  Returns:
+    float32 `[N]` mono samples in [-1, 1] at `sample_rate`.
+
+  Raises:
+    DecodeError: naming the file, when it is missing, has no audio stream, or its audio
+      cannot be decoded (or is much shorter than its header announces).
+  """
+  path = os.fspath(path)
+  check_media_file(path)
+  try:
+    with av.open(path) as container:
+      if not container.streams.audio:
+        raise DecodeError(f"{path}: has no audio stream; pass with_audio=False to load "
+                          "video only, or re-download the file if it should have sound")
+      stream = container.streams.audio[0]
+      resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+      chunks = []
+      for frame in container.decode(stream):
+        chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
+      chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+      container_seconds = (None if container.duration is None
+                           else container.duration / av.time_base)
+  except DecodeError:
+    raise
+  except Exception as e:
+    raise DecodeError(f"{path}: cannot read its audio ({_first_line(e)}); the file is "
+                      "truncated or corrupt, re-download it") from e
+  audio = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(
+      0, np.float32)
+  if audio.size == 0:
+    raise DecodeError(f"{path}: the audio stream decodes to no samples; the file is "
+                      "truncated or corrupt, re-download it")
+  _check_not_truncated(path, audio.size / sample_rate, container_seconds, 0.05, "audio")
+  return audio

@@ -1,0 +1,54 @@
+"""A plain convolutional frame encoder: stages of 3x3 conv, norm, ReLU and 2x2 max pooling."""
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from flax.typing import Dtype
+from emo_jax.models import normalization
+
+
+class ConvEncoder(nn.Module):
+  """Encodes images to feature vectors: `[N, H, W, C] -> [N, D]`.
+
+  `D` is `features` when set (a dense projection after pooling), else `widths[-1]`.
+  Each entry of `widths` is one stage of `convs_per_stage` 3x3 convolutions followed by
+  2x2 max pooling, so the spatial size shrinks by `2 ** len(widths)` before global
+  average pooling.
+
+  Attributes:
+    widths: channels of each stage; the depth is `len(widths) * convs_per_stage`.
+    convs_per_stage: 3x3 convolutions per stage.
+    norm: "batch", "group" or "none" (see `normalization.make_norm`).
+    features: optional output width of a dense projection after pooling.
+    frozen: stop gradients at the output and keep BatchNorm in inference mode (its
+      running statistics are not updated), for a pretrained encoder that is not trained.
+    dtype: compute dtype; parameters stay float32.
+  """
+  widths: Sequence[int] = (32, 64, 128)
+  convs_per_stage: int = 1
+  norm: str = "batch"
+  features: int | None = None
+  frozen: bool = False
+  dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
+    """`[N, H, W, C]` images (normalised to about [-1, 1]) -> `[N, D]` features."""
+    use_running_average = not train or self.frozen
+    x = images.astype(self.dtype)
+    for stage, width in enumerate(self.widths):
+      for index in range(self.convs_per_stage):
+        x = nn.Conv(width, (3, 3), use_bias=self.norm == "none", dtype=self.dtype,
+                    name=f"stage{stage}_conv{index}")(x)
+        x = normalization.make_norm(self.norm, width, use_running_average=use_running_average,
+                                    dtype=self.dtype, name=f"stage{stage}_norm{index}")(x)
+        x = nn.relu(x)
+      x = nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
+    x = jnp.mean(x, axis=(1, 2))
+    if self.features:
+      x = nn.Dense(self.features, dtype=self.dtype, name="projection")(x)
+    if self.frozen:
+      x = jax.lax.stop_gradient(x)
+    return x

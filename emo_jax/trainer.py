@@ -1,0 +1,216 @@
+"""`train_and_evaluate(config, workdir)`: the one training loop of emo_jax."""
+import json
+import logging
+import math
+import os
+import signal
+import time
+
+import jax
+import ml_collections
+import numpy as np
+
+from emo_jax import checkpointing
+from emo_jax import config_checks
+from emo_jax import input_pipeline
+from emo_jax import losses
+from emo_jax import metric_writers
+from emo_jax import metrics as metrics_lib
+from emo_jax import models
+from emo_jax import optimizers
+from emo_jax import sharding
+from emo_jax import train_state as train_state_lib
+
+
+class NonFiniteLossError(RuntimeError):
+  """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def training_schedule(train_config: ml_collections.ConfigDict, steps_per_epoch: int) -> dict:
+  """Turns the config's durations (steps or epochs) into step counts, in one place."""
+  def steps(epochs):
+    return max(int(math.ceil(epochs * steps_per_epoch)), 1)
+
+  total = train_config.num_steps if train_config.num_steps > 0 else steps(train_config.num_epochs)
+  return {
+      "total_steps": total,
+      "steps_per_epoch": steps_per_epoch,
+      "autoencoder_pretrain_steps": (min(steps(train_config.autoencoder_pretrain_epochs), total - 1)
+                                     if train_config.autoencoder_pretrain_epochs > 0 else 0),
+      "eval_every_steps": min(steps(train_config.eval_every_epochs), total),
+      "checkpoint_every_steps": min(steps(train_config.checkpoint_every_epochs), total),
+      "log_every_steps": max(int(train_config.log_every_steps), 1),
+  }
+
+
+class _Preemption:
+  """Turns SIGTERM into a flag the loop checks between steps (save, then exit cleanly)."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = None
+
+  def __enter__(self):
+    try:
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    except ValueError:  # Not the main thread: no handler, no preemption support.
+      self._previous = None
+    return self
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    logging.warning("SIGTERM received: saving a checkpoint and stopping.")
+    self.requested = True
+
+  def __exit__(self, *exc):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
+
+
+def evaluate(eval_step, state, batches, num_classes: int) -> tuple[dict, dict]:
+  """Runs `eval_step` over padded batches; returns (metrics, per-example outputs).
+
+  Padding rows (mask False) are dropped, so every example counts exactly once.
+  """
+  outputs = {"logits": [], "pooled": [], "label": [], "index": []}
+  for batch in batches:
+    result = eval_step(state, batch)
+    mask = np.asarray(jax.device_get(batch["mask"]))
+    for key, value in (("logits", result["logits"]), ("pooled", result["pooled"]),
+                       ("label", batch["label"]), ("index", batch["index"])):
+      outputs[key].append(np.asarray(jax.device_get(value))[mask])
+  outputs = {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in outputs.items()}
+  if not outputs["label"].size:
+    raise ValueError("the evaluation split has no examples; check config.data.split")
+  probabilities = jax.nn.softmax(outputs["logits"], axis=-1)
+  outputs["probabilities"] = np.asarray(probabilities)
+  metrics = metrics_lib.classification_metrics(outputs["label"], outputs["probabilities"], num_classes)
+  metrics["loss"] = float(np.mean(-np.log(np.maximum(
+      outputs["probabilities"][np.arange(len(outputs["label"])), outputs["label"]], 1e-12))))
+  return metrics, outputs
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  """Trains, evaluates on the validation split, checkpoints, and tests the best checkpoint.
+
+  Re-running with the same workdir resumes from its latest checkpoint.
+
+  Returns:
+    The final metrics: `test_*` of the best checkpoint, `val_*` of the best validation
+    evaluation, the number of steps, and the wall time.
+  """
+  start_time = time.time()
+  config_checks.check_config(config)
+  os.makedirs(workdir, exist_ok=True)
+  config_checks.check_workdir_compatible(config, workdir)
+
+  num_devices = None if config.num_devices == -1 else config.num_devices
+  mesh = sharding.create_mesh(num_devices)
+  config_checks.check_batch_sizes(config, mesh)
+  data = input_pipeline.create_datasets(config.data, mesh, seed=config.seed)
+  info = data.info
+  schedule = training_schedule(config.train, info.steps_per_epoch)
+  total_steps = schedule["total_steps"]
+
+  model = models.create_model(config.model, info.num_classes)
+  rng = jax.random.key(config.seed)
+  init_rng, train_rng = jax.random.split(rng)
+  frames_shape = (1, *info.frames_shape)
+  abstract_params = jax.eval_shape(
+      lambda: model.init({"params": init_rng, "dropout": init_rng, "noise": init_rng},
+                         np.zeros(frames_shape, np.float32), train=False))["params"]
+  tx, lr_schedule = optimizers.create_optimizer(config.optimizer, abstract_params, total_steps)
+  state = train_state_lib.create_train_state(model, tx, frames_shape, init_rng, mesh)
+
+  class_weights = None
+  if config.loss.class_weights == "balanced":
+    class_weights = losses.balanced_class_weights(info.train_label_counts, info.num_classes)
+
+  checkpointer = checkpointing.Checkpointer(workdir, config.checkpoint)
+  train_iter = data.train_iterator()
+  start_step = 0
+  if checkpointer.latest_step() is not None:
+    start_step = checkpointer.latest_step()
+    logging.info("Resuming from the checkpoint at step %d in %s", start_step, workdir)
+    state = checkpointer.restore_latest(checkpointing.abstract_like(state), train_iter)
+
+  step_kwargs = dict(model=model, tx=tx, loss_config=config.loss, num_classes=info.num_classes,
+                     class_weights=class_weights)
+  joint_step = train_state_lib.jit_train_step(mesh, **step_kwargs)
+  autoencoder_step = train_state_lib.jit_train_step(mesh, autoencoder_only=True, **step_kwargs)
+  eval_step = train_state_lib.jit_eval_step(mesh, model=model)
+
+  writer = metric_writers.MetricWriter(
+      workdir, config, is_main_process=jax.process_index() == 0,
+      extra_run_info={"git_commit": metric_writers.git_commit(), "dataset_version": info.dataset_version,
+                      "num_devices": mesh.size, **schedule})
+  logging.info("Training %s for %d steps (%d per epoch) on %d device(s).", info.dataset_name,
+               total_steps, info.steps_per_epoch, mesh.size)
+
+  best_val = None
+  interrupted = False
+  train_metrics = []
+  with _Preemption() as preemption:
+    for step in range(start_step + 1, total_steps + 1):
+      batch = next(train_iter)
+      in_pretraining = step <= schedule["autoencoder_pretrain_steps"]
+      step_fn = autoencoder_step if in_pretraining else joint_step
+      state, step_metrics = step_fn(state, batch, train_rng)
+      step_metrics = jax.device_get(step_metrics)
+      if not np.isfinite(step_metrics["loss"]):
+        checkpointer.wait()
+        writer.close()
+        raise NonFiniteLossError(
+            f"the loss became {step_metrics['loss']} at step {step}; stopping. The last good "
+            f"checkpoint (step {checkpointer.latest_step()}) is kept in {workdir}. Try a lower "
+            "config.optimizer.learning_rate or config.optimizer.grad_clip_norm.")
+      train_metrics.append(step_metrics)
+
+      if step % schedule["log_every_steps"] == 0 or step == total_steps:
+        summary = {k: float(np.mean([m[k] for m in train_metrics])) for k in train_metrics[0]}
+        summary["learning_rate"] = float(lr_schedule(step - 1))
+        summary["phase"] = "autoencoder" if in_pretraining else "joint"
+        rate = writer.progress(step, total_steps, {k: v for k, v in summary.items() if k != "phase"})
+        if rate:
+          summary["steps_per_second"] = rate
+        writer.write(step, "train", summary)
+        train_metrics = []
+
+      if step % schedule["eval_every_steps"] == 0 or step == total_steps:
+        val_metrics, _ = evaluate(eval_step, state, data.eval_batches("val"), info.num_classes)
+        val_scalars = metrics_lib.scalar_metrics(val_metrics)
+        writer.write(step, "val", val_scalars)
+        logging.info("step %d val: accuracy %.4f, macro F1 %.4f, loss %.4f", step,
+                     val_scalars["accuracy"], val_scalars["macro_f1"], val_scalars["loss"])
+        checkpointer.save_best(step, state, val_scalars)
+        if best_val is None or val_scalars[config.checkpoint.best_metric] > best_val[config.checkpoint.best_metric]:
+          best_val = dict(val_scalars, step=step)
+
+      if (step % schedule["checkpoint_every_steps"] == 0 or step == total_steps
+          or preemption.requested):
+        checkpointer.save_latest(step, state, train_iter, force=True)
+      if preemption.requested:
+        interrupted = True
+        break
+
+  checkpointer.wait()
+  final = {"steps": int(jax.device_get(state.step)), "interrupted": interrupted}
+  if not interrupted:
+    best_state = checkpointer.restore_best(checkpointing.abstract_like(state))
+    test_metrics, _ = evaluate(eval_step, best_state, data.eval_batches("test"), info.num_classes)
+    test_scalars = metrics_lib.scalar_metrics(test_metrics)
+    writer.write(int(final["steps"]), "test", test_scalars)
+    final.update({f"test_{k}": v for k, v in test_scalars.items()})
+    final["best_step"] = checkpointer.best_step()
+    logging.info("Test (best checkpoint, step %s): accuracy %.4f, macro F1 %.4f", final["best_step"],
+                 test_scalars["accuracy"], test_scalars["macro_f1"])
+  if best_val is not None:
+    final.update({f"val_{k}": v for k, v in best_val.items()})
+  final["wall_time_seconds"] = time.time() - start_time
+  checkpointer.close()
+  writer.close()
+  if jax.process_index() == 0:
+    metric_writers.plot_training_curves(workdir)
+    with open(os.path.join(workdir, "final_metrics.json"), "w") as f:
+      json.dump(final, f, indent=2, default=float)
+  return final
