@@ -40,7 +40,8 @@ class MetricWriter:
           project=config.wandb.project, entity=config.wandb.entity or None,
           name=config.wandb.name or os.path.basename(os.path.abspath(workdir)),
           tags=list(config.wandb.tags), mode=mode, dir=workdir, resume="allow",
-          id=_stable_run_id(workdir),
+          # A sweep agent sets WANDB_RUN_ID itself; otherwise the same workdir keeps one run.
+          id=None if "WANDB_RUN_ID" in os.environ else _stable_run_id(workdir),
           config={**config.to_dict(), **(extra_run_info or {})})
 
   def write(self, step: int, split: str, metrics: dict):

@@ -6,6 +6,7 @@ resumes from the workdir's latest checkpoint. For several hosts, pass
 """
 import json
 import logging
+import os
 
 from absl import app
 from absl import flags
@@ -22,13 +23,21 @@ _DISTRIBUTED = flags.DEFINE_bool("jax_distributed", False,
 flags.mark_flags_as_required(["config", "workdir"])
 
 
+def resolve_workdir(workdir: str) -> str:
+  """Fills `{NAME}` from the environment, e.g. `workdirs/sweep/{WANDB_RUN_ID}` in sweep files."""
+  try:
+    return workdir.format_map(os.environ)
+  except KeyError as e:
+    raise app.UsageError(f"--workdir={workdir} names the environment variable {e} which is not set")
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   if _DISTRIBUTED.value:
     jax.distributed.initialize()
   logging.getLogger().setLevel(logging.INFO)
-  final = trainer.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  final = trainer.train_and_evaluate(_CONFIG.value, resolve_workdir(_WORKDIR.value))
   print(json.dumps({k: v for k, v in final.items() if not isinstance(v, (list, dict))}, indent=2,
                    default=float))
 

@@ -70,19 +70,18 @@ def random_resized_crop(frames: np.ndarray, rng: np.random.Generator,
                         aspect_ratio: tuple[float, float] = (3 / 4, 4 / 3)) -> np.ndarray:
   """Crops one random box (same for all frames) and resizes it back to `[H, W]`.
 
-  The box covers a fraction in `[min_area, 1]` of the frame with an aspect ratio
-  (width / height, log-uniform) in `aspect_ratio`, clipped to the frame.
-  `min_area = 1` is the identity.
+  The box covers a fraction in `[min_area, 1]` of the frame, its aspect ratio
+  relative to the frame's (log-uniform) in `aspect_ratio`, clipped to the frame.
+  `min_area = 1` with `aspect_ratio = (1, 1)` is the identity.
   """
   _check_clip(frames, "random_resized_crop")
   if not 0 < min_area <= 1:
     raise ValueError(f"random_resized_crop: min_area must be in (0, 1], got {min_area}")
   height, width = frames.shape[1:3]
-  area = rng.uniform(min_area, 1.0) * height * width
-  log_low, log_high = np.log(aspect_ratio[0]), np.log(aspect_ratio[1])
-  ratio = np.exp(rng.uniform(log_low, log_high))
-  crop_height = int(np.clip(round(np.sqrt(area / ratio)), 1, height))
-  crop_width = int(np.clip(round(np.sqrt(area * ratio)), 1, width))
+  area = rng.uniform(min_area, 1.0)
+  ratio = np.exp(rng.uniform(np.log(aspect_ratio[0]), np.log(aspect_ratio[1])))
+  crop_height = int(np.clip(round(height * np.sqrt(area / ratio)), 1, height))
+  crop_width = int(np.clip(round(width * np.sqrt(area * ratio)), 1, width))
   top = int(rng.integers(0, height - crop_height + 1))
   left = int(rng.integers(0, width - crop_width + 1))
   crop = frames[:, top:top + crop_height, left:left + crop_width]

@@ -17,7 +17,8 @@ LEVELS = ("LO", "MD", "HI", "XX")
 SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
 ACTORS = tuple(range(1001, 1092))
 # Clips known to be broken in the official release; excluded by default.
-BROKEN_CLIPS = frozenset({"1076_MTI_NEU_XX", "1076_MTI_SAD_XX", "1064_TIE_SAD_XX", "1064_IEO_DIS_MD"})
+BROKEN_CLIPS = frozenset(
+    {"1076_MTI_NEU_XX", "1076_MTI_SAD_XX", "1064_TIE_SAD_XX", "1064_IEO_DIS_MD"})
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -73,8 +74,9 @@ SENTENCE_FILENAMES_CSV = "SentenceFilenames.csv"
 TABULATED_VOTES_CSV = os.path.join("processedResults", "tabulatedVotes.csv")
 SUMMARY_TABLE_CSV = os.path.join("processedResults", "summaryTable.csv")
 # Rater presentations in processedResults/*. In tabulatedVotes.csv the unnamed first
-# column is `queryType * 100000 + stimulus number` (queryType 1 voice only, 2 face only,
-# 3 audio-visual, as in the CREMA-D README), so every clip has three rows.
+# column is `queryType * 100000 + stimulus number` (queryType codes from the CREMA-D
+# README: 1 voice only, 2 face only, 3 audio-visual; each row's majority matches the
+# matching summaryTable.csv column), so every clip has three rows.
 MODALITIES = ("voice", "face", "multimodal")
 _QUERY_TYPE_TO_MODALITY = {1: "voice", 2: "face", 3: "multimodal"}
 # `load_votes(modality=ALL_MODALITIES)` sums the three presentations.

@@ -5,13 +5,15 @@ import os
 import av
 import numpy as np
 
+from emo_jax.data import cremad
+
 try:  # decord has no wheels for some platforms (e.g. macOS arm64); PyAV then does it all.
   import decord
 except ImportError:  # pragma: no cover - depends on the platform
   decord = None
 
 BACKENDS = ("auto", "decord", "pyav")
-_LFS_POINTER_PREFIX = b"version https://git-lfs"
+_LFS_POINTER_PREFIX = cremad.LFS_POINTER_PREFIX.encode()
 # A clip counts as truncated when the frames that decode cover less than this share of
 # the duration the container header announces (with a couple of frames of slack), so a
 # half-downloaded file fails loudly instead of yielding a short, wrong clip.
@@ -21,6 +23,10 @@ _DURATION_SLACK_FRAMES = 2
 
 class DecodeError(Exception):
   """A video or audio file cannot be decoded; the message names the file and the fix."""
+
+
+class _LibraryError(DecodeError):
+  """decord or PyAV itself failed (as opposed to a check of ours)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +106,7 @@ def _container_seconds(path: str) -> float | None:
   try:
     with av.open(path) as container:
       return None if container.duration is None else container.duration / av.time_base
-  except av.FFmpegError:
+  except (av.FFmpegError, OSError):
     return None
 
 
@@ -175,12 +181,17 @@ def decode_video(path: str | os.PathLike, num_frames: int,
     try:
       return _wrap(_decode_pyav, path, num_frames, "PyAV")
     except DecodeError as pyav_error:
-      if "truncated" in str(pyav_error) or "no video stream" in str(pyav_error):
-        raise pyav_error from decord_error
+      if not isinstance(pyav_error, _LibraryError):
+        raise  # Our own diagnosis (truncated, no video stream) is the clearest message.
       raise DecodeError(f"{path}: neither decord nor PyAV can decode it; the file is "
                         "truncated or corrupt, re-download it (in a CREMA-D clone: git lfs "
-                        f"pull). decord said: {_first_line(decord_error)}; PyAV said: "
-                        f"{_first_line(pyav_error)}") from pyav_error
+                        f"pull). decord said: {_cause(decord_error)}; PyAV said: "
+                        f"{_cause(pyav_error)}") from pyav_error
+
+
+def _cause(error: DecodeError) -> str:
+  """The library's own words behind one of our errors."""
+  return _first_line(error.__cause__ if error.__cause__ is not None else error)
 
 
 def _first_line(error: BaseException) -> str:
@@ -195,7 +206,9 @@ def _wrap(decode_fn, path: str, num_frames: int, name: str) -> DecodedFrames:
   except DecodeError:
     raise
   except Exception as e:  # decord raises bare RuntimeError/DECORDError, PyAV FFmpegError.
-    raise DecodeError(f"{path}: {name} cannot decode the video: {_first_line(e)}") from e
+    raise _LibraryError(f"{path}: {name} cannot decode the video ({_first_line(e)}); the file "
+                        "is truncated, corrupt or not a video: re-download it, or try "
+                        "the other backend") from e
 
 
 def read_frames(path: str | os.PathLike, num_frames: int, backend: str = "auto") -> np.ndarray:

@@ -112,20 +112,22 @@ def extract_archive(archive: str | os.PathLike,
   return target
 
 
-def _find_source(path: pathlib.Path, depth: int = 2) -> tuple[str, pathlib.Path] | None:
+def _find_source(path: pathlib.Path, source_format: str,
+                 depth: int = 2) -> tuple[str, pathlib.Path] | None:
   """Looks for fer2013.csv or a train/+test/ folder pair at or below `path`."""
-  if path.is_file() and path.suffix.lower() == ".csv":
-    return "csv", path
+  want_csv, want_folders = source_format in ("auto", "csv"), source_format in ("auto", "folders")
+  if path.is_file():
+    return ("csv", path) if want_csv and path.suffix.lower() == ".csv" else None
   if not path.is_dir():
     return None
-  if (path / CSV_NAME).is_file():
+  if want_csv and (path / CSV_NAME).is_file():
     return "csv", path / CSV_NAME
-  if (path / "train").is_dir() and (path / "test").is_dir():
+  if want_folders and (path / "train").is_dir() and (path / "test").is_dir():
     return "folders", path
   if depth > 0:
     for child in sorted(path.iterdir()):
       if child.is_dir() and not child.name.startswith("."):
-        found = _find_source(child, depth - 1)
+        found = _find_source(child, source_format, depth - 1)
         if found:
           return found
   return None
@@ -156,15 +158,9 @@ def locate(path: str | os.PathLike, source_format: str = "auto",
   for candidate in candidates:
     if _is_archive(candidate):
       candidate = extract_archive(candidate, cache_dir)
-    for fmt in ("csv", "folders") if source_format == "auto" else (source_format,):
-      found = _find_source(candidate)
-      if found and found[0] == fmt:
-        return found
-      if found and source_format == "auto":
-        return found
-      if fmt == "folders" and candidate.is_dir() and (candidate / "train").is_dir() and (
-          candidate / "test").is_dir():
-        return "folders", candidate
+    found = _find_source(candidate, source_format)
+    if found:
+      return found
   wanted = {"auto": "fer2013.csv or train/ and test/ folders",
             "csv": "fer2013.csv", "folders": "train/ and test/ folders"}[source_format]
   raise FileNotFoundError(
@@ -207,8 +203,8 @@ def read_folders(root: str | os.PathLike, splits: Sequence[str] = SPLITS,
   """
   _check_splits(splits)
   _, root = locate(root, "folders", cache_dir)
-  tops = [top for top in ("train", "test")
-          if (top == "train") == ("train" in splits) or top == "test" and set(splits) - {"train"}]
+  tops = (["train"] if "train" in splits else []) + (
+      ["test"] if set(splits) - {"train"} else [])
   for top in tops:
     for class_dir in sorted(p for p in (root / top).iterdir() if p.is_dir()):
       class_name = class_dir.name.lower()

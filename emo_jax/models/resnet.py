@@ -35,7 +35,7 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-  """ResNet with basic blocks: `[N, H, W, C] -> [N, 8 * num_filters]`.
+  """ResNet with basic blocks: `[N, H, W, C] -> [N, D]`, D = 8 * num_filters (512 by default).
 
   Same interface as `ConvEncoder`. The ImageNet stem (7x7 stride-2 conv, 3x3 stride-2
   max pooling) reduces 112x112 faces to 28x28 before the first stage; `small_stem` uses a
@@ -58,7 +58,7 @@ class ResNet(nn.Module):
 
   @nn.compact
   def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
-    """`[N, H, W, C]` images (normalised to about [-1, 1]) -> `[N, 8 * num_filters]`."""
+    """`[N, H, W, C]` images (normalised to about [-1, 1]) -> `[N, 8 * num_filters]` features."""
     use_running_average = not train or self.frozen
     x = images.astype(self.dtype)
     if self.small_stem:

@@ -1,0 +1,534 @@
+"""Synthetic CREMA-D: a deterministic CREMA-D-like tree of cartoon talking heads.
+
+    python -m emo_jax.data.synthetic --out /tmp/synthetic_cremad --actors 10 --seed 0
+
+writes `VideoFlash/<actor>_<sentence>_<emotion>_<level>.flv` (FLV1 video + MP3 audio, 480x360
+at 29.97 fps, 56-75 frames), `AudioWAV/*.wav` (16-bit PCM, 16 kHz mono),
+`VideoDemographics.csv`, `SentenceFilenames.csv` and `processedResults/{tabulatedVotes,
+summaryTable}.csv` in the real files' layouts, plus `SYNTHETIC.json` (how it was made).
+
+Each actor is a head and shoulders before a green backdrop with their own face shape,
+skin tone, hair, position and voice. The emotion lives only in the face geometry (brows,
+eyes, mouth corners, opening, upper lip, nose wrinkle) and in the voice (pitch, energy,
+brightness); it rises from a near-neutral start to an apex and falls back, at the level's
+intensity (LO < MD < HI; XX about MD). Head motion, lighting drift, sensor noise, blinks
+and the apex time vary per clip; nothing global (colour, brightness, backdrop, length)
+depends on the class. Crowd votes are simulated from the intensity, so weak clips are
+ambiguous the way real ones are (toward neutral, and ANG-DIS, FEA-SAD). Everything is a
+pure function of the seed, the actor and the clip name.
+"""
+import argparse
+import dataclasses
+import fractions
+import functools
+import json
+import multiprocessing
+import os
+import pathlib
+import time
+import wave
+
+import av
+import cv2
+import numpy as np
+
+from emo_jax.data import cremad
+
+FPS = fractions.Fraction(30000, 1001)  # 29.97, as the real clips.
+WAV_SAMPLE_RATE = 16000
+FLV_SAMPLE_RATE = 44100
+MIN_FRAMES, MAX_FRAMES = 56, 75
+MARKER_FILE = "SYNTHETIC.json"
+_GENERATOR_VERSION = 1
+
+# Level -> expression intensity at the apex; XX is drawn per clip around MD.
+LEVEL_INTENSITY = {"LO": 0.35, "MD": 0.65, "HI": 1.0}
+XX_INTENSITY_RANGE = (0.55, 0.85)
+
+# Face geometry change at the apex of a full-intensity expression, in units of the face
+# half-width: brow_raise (up +), brow_tilt (inner ends up +), eye_open (relative),
+# corner (mouth corners up +), mouth_open, mouth_width (relative), lip_raise (upper lip),
+# wrinkle (nose), fold (nasolabial), asym (one corner only). ANG and DIS share lowered
+# brows and narrowed eyes, FEA and SAD raised inner brows, as in the FACS prototypes.
+EXPRESSIONS = {
+    "ANG": dict(brow_raise=-0.14, brow_tilt=-0.18, eye_open=-0.25, corner=-0.05,
+                mouth_open=0.16, mouth_width=-0.10, wrinkle=0.3, fold=0.2),
+    "DIS": dict(brow_raise=-0.08, brow_tilt=-0.06, eye_open=-0.40, corner=-0.10,
+                mouth_open=0.03, lip_raise=0.12, wrinkle=1.0, fold=0.8, asym=0.06),
+    "FEA": dict(brow_raise=0.16, brow_tilt=0.10, eye_open=0.60, corner=-0.04,
+                mouth_open=0.16, mouth_width=0.18),
+    "HAP": dict(brow_raise=0.02, eye_open=-0.25, corner=0.18, mouth_open=0.08,
+                mouth_width=0.22, fold=0.7),
+    "NEU": dict(),
+    "SAD": dict(brow_raise=0.03, brow_tilt=0.16, eye_open=-0.30, corner=-0.14,
+                mouth_open=-0.04, mouth_width=-0.06),
+}
+_GEOMETRY_KEYS = ("brow_raise", "brow_tilt", "eye_open", "corner", "mouth_open",
+                  "mouth_width", "lip_raise", "wrinkle", "fold", "asym")
+
+# Voice at full intensity: f0 multiplier, pitch range, loudness, spectral tilt (higher is
+# darker), vibrato/tremor depth.
+VOICES = {
+    "ANG": dict(pitch=1.30, pitch_range=0.22, energy=1.00, tilt=0.8, tremor=0.0),
+    "DIS": dict(pitch=0.95, pitch_range=0.10, energy=0.55, tilt=1.3, tremor=0.0),
+    "FEA": dict(pitch=1.45, pitch_range=0.18, energy=0.70, tilt=1.1, tremor=0.03),
+    "HAP": dict(pitch=1.35, pitch_range=0.30, energy=0.80, tilt=1.0, tremor=0.0),
+    "NEU": dict(pitch=1.00, pitch_range=0.08, energy=0.50, tilt=1.4, tremor=0.0),
+    "SAD": dict(pitch=0.88, pitch_range=0.05, energy=0.35, tilt=1.8, tremor=0.01),
+}
+# Syllables per sentence, e.g. IEO "It's eleven o'clock", DFA "Don't forget a jacket".
+SYLLABLES = {"IEO": 6, "TIE": 8, "IOM": 8, "IWW": 7, "TAI": 7, "MTI": 9, "IWL": 8,
+             "ITH": 10, "DFA": 6, "ITS": 7, "TSI": 5, "WSI": 9}
+# Order of emotions within a sentence in SentenceFilenames.csv (the stimulus order).
+STIMULUS_EMOTIONS = ("NEU", "HAP", "SAD", "ANG", "FEA", "DIS")
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerateSummary:
+  """What `generate` wrote."""
+  root: str
+  actors: tuple[int, ...]
+  num_clips: int
+  num_frames: int
+  frame_size: tuple[int, int]
+  seed: int
+  wall_seconds: float
+
+
+def all_clips(actor: int, sentences=cremad.SENTENCES) -> list[cremad.ClipName]:
+  """The 82 CREMA-D clips of one actor (fewer with a sentence subset), in stimulus order."""
+  clips = []
+  for sentence in sentences:
+    for emotion in STIMULUS_EMOTIONS:
+      levels = ("LO", "MD", "HI") if sentence == "IEO" and emotion != "NEU" else ("XX",)
+      clips.extend(cremad.ClipName(actor, sentence, emotion, level) for level in levels)
+  return clips
+
+
+def select_clips(actor: int, seed: int, clips_per_actor: int | None = None,
+                 sentences=cremad.SENTENCES) -> list[cremad.ClipName]:
+  """All clips of an actor, or a class-balanced subset of `clips_per_actor`, in stimulus order.
+
+  The subset takes the emotions in turn (starting at a per-actor offset), each time the
+  next clip of a per-actor shuffle of that emotion's clips, so a few clips per actor still
+  cover all six classes and different actors contribute different sentences.
+  """
+  clips = all_clips(actor, sentences)
+  if clips_per_actor is None or clips_per_actor >= len(clips):
+    return clips
+  rng = np.random.default_rng([seed, actor, 7])
+  by_emotion = []
+  for emotion in cremad.EMOTIONS:
+    group = [c for c in clips if c.emotion == emotion]
+    by_emotion.append([group[i] for i in rng.permutation(len(group))])
+  start = int(rng.integers(len(cremad.EMOTIONS)))
+  chosen = []
+  turn = 0
+  while len(chosen) < clips_per_actor:
+    group = by_emotion[(start + turn) % len(by_emotion)]
+    if turn // len(by_emotion) < len(group):
+      chosen.append(group[turn // len(by_emotion)])
+    turn += 1
+  order = {c: i for i, c in enumerate(clips)}
+  return sorted(chosen, key=order.__getitem__)
+
+
+# ----------------------------------------------------------------------------- actors
+_RACES = (("Caucasian", 0.67), ("African American", 0.23), ("Asian", 0.08), ("Unknown", 0.02))
+# RGB skin tones per race (a tone is drawn from the race's palette and then jittered).
+_SKIN_TONES = {
+    "Caucasian": ((232, 196, 170), (214, 170, 140), (196, 150, 118)),
+    "African American": ((150, 100, 72), (120, 80, 58), (170, 118, 84)),
+    "Asian": ((226, 188, 150), (208, 168, 128)),
+    "Unknown": ((200, 156, 120),),
+}
+_HAIR_COLOURS = ((30, 24, 20), (60, 40, 28), (100, 70, 40), (150, 120, 80), (120, 120, 118),
+                 (20, 20, 22))
+_SHIRT_COLOURS = ((60, 60, 66), (40, 50, 90), (120, 40, 40), (200, 200, 205), (30, 30, 32),
+                  (70, 100, 70), (150, 120, 90))
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+  """One synthetic actor: demographics, appearance (fractions of the frame width) and voice."""
+  actor_id: int
+  age: int
+  sex: str
+  race: str
+  ethnicity: str
+  centre: tuple[float, float]     # face centre, fractions of (width, height)
+  half_width: float               # face half-width / frame width
+  aspect: float                   # face half-height / half-width
+  skin: tuple[float, float, float]
+  hair: tuple[float, float, float]
+  shirt: tuple[float, float, float]
+  backdrop: tuple[float, float, float]
+  hair_style: int                 # 0 short, 1 long, 2 receding
+  shape: dict                     # feature positions and sizes (face units)
+  baseline: dict                  # resting-face geometry offsets (EXPRESSIONS keys)
+  expressivity: float
+  f0: float                       # voice pitch in Hz
+
+
+def make_actor(seed: int, actor_id: int) -> Actor:
+  """The actor's demographics, look and voice, a pure function of (seed, actor_id)."""
+  rng = np.random.default_rng([seed, actor_id, 1])
+  sex = "Female" if rng.random() < 0.48 else "Male"
+  race = _RACES[rng.choice(len(_RACES), p=[p for _, p in _RACES])][0]
+  ethnicity = "Hispanic" if rng.random() < 0.1 else "Not Hispanic"
+  age = int(np.clip(rng.gamma(2.0, 8.0) + 20, 20, 74))
+  tones = _SKIN_TONES[race]
+  skin = np.array(tones[rng.integers(len(tones))], float) * rng.uniform(0.93, 1.05)
+  hair = np.array(_HAIR_COLOURS[rng.integers(len(_HAIR_COLOURS))], float)
+  if age > 55 and rng.random() < 0.6:
+    hair = np.array((150, 148, 145), float)
+  shape = dict(
+      eye_dx=rng.uniform(0.35, 0.42), eye_v=rng.uniform(-0.30, -0.20),
+      eye_w=rng.uniform(0.17, 0.22), eye_h=rng.uniform(0.085, 0.11),
+      iris=rng.uniform(0.075, 0.09), brow_v=rng.uniform(-0.30, -0.24),
+      brow_thick=rng.uniform(0.06, 0.10), nose_v=rng.uniform(0.22, 0.32),
+      nose_w=rng.uniform(0.14, 0.2), mouth_v=rng.uniform(0.58, 0.70),
+      mouth_w=rng.uniform(0.38, 0.48), lip=rng.uniform(0.045, 0.075),
+      hairline=rng.uniform(-1.05, -0.85), speech=rng.uniform(0.10, 0.16),
+      iris_colour=rng.choice([0, 1, 2], p=[0.6, 0.25, 0.15]))
+  baseline = dict(brow_raise=rng.normal(0, 0.03), brow_tilt=rng.normal(0, 0.03),
+                  eye_open=rng.normal(0, 0.10), corner=rng.normal(0, 0.03),
+                  mouth_width=rng.normal(0, 0.05), fold=rng.uniform(0, 0.3) * (age > 40))
+  return Actor(
+      actor_id=actor_id, age=age, sex=sex, race=race, ethnicity=ethnicity,
+      centre=(rng.uniform(0.45, 0.55), rng.uniform(0.34, 0.41)),
+      half_width=rng.uniform(0.115, 0.135), aspect=rng.uniform(1.25, 1.42),
+      skin=tuple(np.clip(skin, 0, 255)), hair=tuple(hair),
+      shirt=tuple(np.array(_SHIRT_COLOURS[rng.integers(len(_SHIRT_COLOURS))], float)),
+      backdrop=(rng.uniform(40, 80), rng.uniform(140, 180), rng.uniform(40, 80)),
+      hair_style=int(rng.choice(3, p=[0.5, 0.35, 0.15] if sex == "Female" else [0.6, 0.1, 0.3])),
+      shape=shape, baseline=baseline, expressivity=rng.uniform(0.85, 1.15),
+      f0=rng.uniform(175, 235) if sex == "Female" else rng.uniform(95, 140))
+
+
+# ----------------------------------------------------------------------------- clips
+@dataclasses.dataclass(frozen=True)
+class ClipPlan:
+  """Per-clip choices: length, intensity, expression timing and nuisance."""
+  clip: cremad.ClipName
+  num_frames: int
+  intensity: float                # apex intensity, before the actor's expressivity
+  onset: float                    # expression start level and times, fractions of the clip
+  rise_start: float
+  apex: float
+  hold: float
+  residual: float
+  syllables: tuple                # (start, end) seconds of each syllable
+  motion: dict                    # head pose offsets, sway amplitudes, frequencies, phases
+  gain: tuple[float, float]       # brightness at the start and the end
+  tint: tuple[float, float, float]
+  noise_level: int                # index into the noise banks
+  blinks: tuple                   # frame indices where a blink starts
+  gaze: float
+
+
+def make_clip_plan(seed: int, clip: cremad.ClipName) -> ClipPlan:
+  """The clip's plan, a pure function of (seed, clip name)."""
+  rng = np.random.default_rng([seed, clip.actor, cremad.SENTENCES.index(clip.sentence),
+                               cremad.EMOTIONS.index(clip.emotion),
+                               cremad.LEVELS.index(clip.level), 2])
+  num_frames = int(rng.integers(MIN_FRAMES, MAX_FRAMES + 1))
+  if clip.level == "XX":
+    intensity = rng.uniform(*XX_INTENSITY_RANGE)
+  else:
+    intensity = LEVEL_INTENSITY[clip.level] * rng.uniform(0.92, 1.08)
+  duration = num_frames / float(FPS)
+  start, end = rng.uniform(0.1, 0.3), duration - rng.uniform(0.1, 0.3)
+  count = SYLLABLES[clip.sentence]
+  edges = np.linspace(start, end, count + 1) + np.r_[0, rng.normal(0, 0.02, count - 1), 0]
+  syllables = tuple((float(a), float(a + (b - a) * rng.uniform(0.6, 0.9)))
+                    for a, b in zip(edges[:-1], edges[1:]))
+  motion = dict(dx=rng.uniform(-0.02, 0.02), dy=rng.uniform(-0.015, 0.015),
+                roll=rng.uniform(-4, 4), scale=rng.uniform(0.94, 1.06),
+                sway=rng.uniform(0, 0.012), roll_sway=rng.uniform(0, 2.5),
+                scale_sway=rng.uniform(0, 0.02), freq=rng.uniform(0.2, 0.8, 2),
+                phase=rng.uniform(0, 2 * np.pi, 3))
+  gain = rng.uniform(0.82, 1.12)
+  blinks = tuple(int(b) for b in rng.integers(0, num_frames - 5, rng.integers(0, 3)))
+  return ClipPlan(
+      clip=clip, num_frames=num_frames, intensity=float(intensity),
+      onset=rng.uniform(0.0, 0.15), rise_start=rng.uniform(0.0, 0.2),
+      apex=rng.uniform(0.35, 0.65), hold=rng.uniform(0.05, 0.15),
+      residual=rng.uniform(0.3, 0.6), syllables=syllables, motion=motion,
+      gain=(gain, gain + rng.uniform(-0.1, 0.1)),
+      tint=tuple(rng.uniform(0.95, 1.05, 3)), noise_level=int(rng.integers(3)),
+      blinks=blinks, gaze=rng.uniform(-0.03, 0.03))
+
+
+def expression_envelope(plan: ClipPlan, times: np.ndarray) -> np.ndarray:
+  """Expression strength in [0, 1] at `times` (fractions of the clip): onset, rise, hold, fall."""
+  def smoothstep(x):
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+  apex_end = min(plan.apex + plan.hold, 0.95)
+  rise = smoothstep((times - plan.rise_start) / max(plan.apex - plan.rise_start, 1e-3))
+  fall = smoothstep((times - apex_end) / max(1.0 - apex_end, 1e-3))
+  return (plan.onset + (1 - plan.onset) * rise) * (1 - (1 - plan.residual) * fall)
+
+
+def speech_envelope(plan: ClipPlan, seconds: np.ndarray) -> np.ndarray:
+  """Syllable envelope in [0, 1] at `seconds`: a raised-cosine bump per syllable."""
+  envelope = np.zeros_like(seconds)
+  for start, end in plan.syllables:
+    phase = (seconds - start) / (end - start)
+    inside = (phase > 0) & (phase < 1)
+    envelope[inside] = np.maximum(envelope[inside], np.sin(np.pi * phase[inside]) ** 0.7)
+  return envelope
+
+
+def face_geometry(actor: Actor, plan: ClipPlan, frame_index: int) -> dict:
+  """Geometry offsets (EXPRESSIONS keys) of one frame: resting face + expression + blinks."""
+  times = frame_index / max(plan.num_frames - 1, 1)
+  strength = float(expression_envelope(plan, np.asarray(times))) * plan.intensity
+  strength *= actor.expressivity
+  target = EXPRESSIONS[plan.clip.emotion]
+  geometry = {key: actor.baseline.get(key, 0.0) + strength * target.get(key, 0.0)
+              for key in _GEOMETRY_KEYS}
+  seconds = np.asarray(frame_index / float(FPS))
+  geometry["speech"] = float(speech_envelope(plan, seconds)) * actor.shape["speech"]
+  geometry["gaze"] = plan.gaze
+  for blink in plan.blinks:
+    if 0 <= frame_index - blink < 4:
+      geometry["eye_open"] = -0.9 + 0.3 * abs(frame_index - blink - 1.5)
+  return geometry
+
+
+# ----------------------------------------------------------------------------- drawing
+_SHIFT = 4  # cv2 fixed-point bits: sub-pixel positions keep slow motion smooth.
+_EYE_WHITE, _PUPIL, _TEETH, _MOUTH_INSIDE = (236, 233, 226), (14, 12, 12), (232, 226, 214), (
+    70, 24, 28)
+_IRIS_COLOURS = ((72, 46, 30), (70, 104, 146), (84, 104, 62))
+_NOISE_SIGMAS = (2.0, 4.0, 6.5)
+_NOISE_PAD = 32
+
+
+class _Pose:
+  """Maps face coordinates (units of the face half-width, v down) to fixed-point pixels."""
+
+  def __init__(self, centre: tuple[float, float], scale: float, roll_degrees: float):
+    self.centre, self.scale, self.roll = np.asarray(centre, float), scale, roll_degrees
+    angle = np.deg2rad(roll_degrees)
+    self.matrix = scale * np.array([[np.cos(angle), -np.sin(angle)],
+                                    [np.sin(angle), np.cos(angle)]])
+
+  def points(self, uv) -> np.ndarray:
+    pixels = np.asarray(uv, float).reshape(-1, 2) @ self.matrix.T + self.centre
+    return np.round(pixels * (1 << _SHIFT)).astype(np.int32)
+
+  def ellipse(self, image, centre, axes, colour, start=0, end=360):
+    (x, y), = self.points(centre)
+    axes = tuple(int(round(a * self.scale * (1 << _SHIFT))) for a in axes)
+    cv2.ellipse(image, (int(x), int(y)), axes, self.roll, start, end, colour, -1, cv2.LINE_AA,
+                _SHIFT)
+
+  def polygon(self, image, uv, colour):
+    cv2.fillPoly(image, [self.points(uv)], colour, cv2.LINE_AA, _SHIFT)
+
+  def line(self, image, uv, colour, thickness):
+    cv2.polylines(image, [self.points(uv)], False, colour,
+                  max(1, int(round(thickness * self.scale))), cv2.LINE_AA, _SHIFT)
+
+
+def _curve(start, middle, end, num_points=9) -> np.ndarray:
+  """Quadratic Bezier from `start` to `end` passing through `middle`: float [N, 2]."""
+  start, middle, end = (np.asarray(p, float) for p in (start, middle, end))
+  control = 2 * middle - 0.5 * (start + end)
+  t = np.linspace(0, 1, num_points)[:, None]
+  return (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t ** 2 * end
+
+
+def _arc(centre, axes, start, end, num_points=12) -> np.ndarray:
+  angles = np.linspace(start, end, num_points)
+  return np.stack([centre[0] + axes[0] * np.cos(angles), centre[1] + axes[1] * np.sin(angles)], 1)
+
+
+def _mix(colour, other, weight) -> tuple:
+  weight = float(np.clip(weight, 0, 1))
+  return tuple(float(a) * (1 - weight) + float(b) * weight for a, b in zip(colour, other))
+
+
+def _shade(colour, factor) -> tuple:
+  return tuple(float(c) * factor for c in colour)
+
+
+@functools.lru_cache(maxsize=4)
+def _backdrop(seed: int, actor_id: int, width: int, height: int) -> np.ndarray:
+  """Green screen with a soft light gradient and folds, and the actor's torso: uint8 [H, W, 3]."""
+  actor = make_actor(seed, actor_id)
+  rng = np.random.default_rng([seed, actor_id, 4])
+  y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+  x, y = x / width - 0.5, y / height - 0.5
+  light = 1.0 + 0.12 * (rng.uniform(-1, 1) * x - y) - 0.35 * (x * x + y * y)
+  folds = cv2.resize(rng.normal(0, 1, (5, 7)).astype(np.float32), (width, height),
+                     interpolation=cv2.INTER_CUBIC)
+  image = np.asarray(actor.backdrop, np.float32) * (light + 0.04 * folds)[..., None]
+  image = np.clip(image, 0, 255).astype(np.uint8)
+  torso = _Pose((actor.centre[0] * width, actor.centre[1] * height), actor.half_width * width, 0)
+  shoulders = actor.aspect + 1.9
+  torso.ellipse(image, (0, shoulders + 1.0), (3.0, 1.5), actor.shirt)
+  torso.polygon(image, [(-3.0, shoulders + 1.0), (3.0, shoulders + 1.0), (3.2, 20), (-3.2, 20)],
+                actor.shirt)
+  torso.ellipse(image, (0, shoulders - 0.45), (0.62, 0.5), _shade(actor.skin, 0.7), 0, 180)
+  return image
+
+
+@functools.lru_cache(maxsize=2)
+def _noise_banks(seed: int, width: int, height: int) -> tuple:
+  """Per noise level, (positive, negative) uint8 noise larger than a frame; frames use crops."""
+  rng = np.random.default_rng([seed, 5])
+  banks = []
+  for sigma in _NOISE_SIGMAS:
+    noise = rng.normal(0, sigma, (height + _NOISE_PAD, width + _NOISE_PAD, 3)).astype(np.float32)
+    banks.append((np.clip(noise, 0, 255).astype(np.uint8),
+                  np.clip(-noise, 0, 255).astype(np.uint8)))
+  return tuple(banks)
+
+
+def _head_pose(actor: Actor, plan: ClipPlan, frame_index: int, width: int, height: int) -> _Pose:
+  m, t = plan.motion, 2 * np.pi * frame_index / float(FPS)
+  x = actor.centre[0] + m["dx"] + m["sway"] * np.sin(m["freq"][0] * t + m["phase"][0])
+  y = actor.centre[1] * height / width + m["dy"] + 0.6 * m["sway"] * np.sin(
+      m["freq"][1] * t + m["phase"][1])
+  scale = actor.half_width * m["scale"] * (1 + m["scale_sway"] * np.sin(m["freq"][1] * t
+                                                                        + m["phase"][2]))
+  roll = m["roll"] + m["roll_sway"] * np.sin(m["freq"][0] * t + m["phase"][2])
+  return _Pose((x * width, y * width), scale * width, roll)
+
+
+def _draw_head(image: np.ndarray, actor: Actor, pose: _Pose, torso: _Pose, g: dict):
+  """Draws neck, hair, ears, face, eyes, brows, nose and mouth for geometry `g` in place."""
+  s, b = actor.shape, actor.aspect
+  skin = actor.skin
+  opening = max(0.0, g["speech"] + g["mouth_open"])
+  # Neck: top follows the head, bottom stays on the (static) torso.
+  neck = np.concatenate([pose.points([(-0.45, b * 0.5), (0.45, b * 0.5)]),
+                         torso.points([(0.55, b + 1.7), (-0.55, b + 1.7)])])
+  cv2.fillPoly(image, [neck], _shade(skin, 0.82), cv2.LINE_AA, _SHIFT)
+  if actor.hair_style == 1:
+    pose.ellipse(image, (0, 0.2), (1.2, b * 1.12), actor.hair)
+  else:
+    pose.ellipse(image, (0, -0.25), (1.06, b * 0.92), actor.hair)
+  for side in (-1, 1):
+    pose.ellipse(image, (side * 0.98, s["eye_v"] + 0.15), (0.13, 0.26), _shade(skin, 0.9))
+  pose.ellipse(image, (0, 0), (1.0, b), skin, 180, 360)
+  pose.ellipse(image, (0, 0), (1.0, b + 0.5 * opening), skin, 0, 180)
+  hairline = s["hairline"] - (0.25 if actor.hair_style == 2 else 0.0)
+  cap = b + hairline + 0.15
+  pose.ellipse(image, (0, hairline), (1.04, cap), actor.hair, 180, 360)
+  pose.polygon(image, np.concatenate([_curve((-1.0, hairline), (0, hairline + 0.14),
+                                             (1.0, hairline)), [(0, hairline - 0.1)]]), actor.hair)
+  _draw_eyes(image, actor, pose, g)
+  _draw_nose(image, actor, pose, g)
+  _draw_mouth(image, actor, pose, g, opening)
+
+
+def _draw_eyes(image, actor: Actor, pose: _Pose, g: dict):
+  s, skin = actor.shape, actor.skin
+  socket = _shade(skin, 0.84)
+  brow_colour = tuple(np.minimum(actor.hair, _shade(skin, 0.42)))
+  half_height = s["eye_h"] * max(0.04, 1 + g["eye_open"])
+  for side in (-1, 1):
+    centre = np.array([side * s["eye_dx"], s["eye_v"]])
+    width = s["eye_w"]
+    pose.ellipse(image, centre + (0, -0.02), (width * 1.45, 0.17), socket)
+    white = _arc(centre, (width, half_height), 0, 2 * np.pi, 24)
+    pose.polygon(image, white, _EYE_WHITE)
+    iris = centre + (side * 0.01 + g.get("gaze", 0.0), 0.005)
+    pose.ellipse(image, iris, (s["iris"], s["iris"]), _IRIS_COLOURS[int(s["iris_colour"])])
+    pose.ellipse(image, iris, (s["iris"] * 0.45, s["iris"] * 0.45), _PUPIL)
+    # Lids: cover the iris outside the eye opening with socket colour, then the lash line.
+    reach = s["iris"] + 0.03
+    top = _arc(centre, (width, half_height), np.pi, 2 * np.pi)
+    bottom = _arc(centre, (width, half_height), 0, np.pi)
+    pose.polygon(image, np.concatenate([top, [(centre[0] + width, centre[1] - reach),
+                                              (centre[0] - width, centre[1] - reach)]]), socket)
+    pose.polygon(image, np.concatenate([bottom, [(centre[0] - width, centre[1] + reach),
+                                                 (centre[0] + width, centre[1] + reach)]]), socket)
+    pose.line(image, top, (40, 30, 28), 0.035)
+    # Brow: inner, middle and outer points; raise lifts all, tilt lifts the inner end.
+    base = s["eye_v"] + s["brow_v"] - g["brow_raise"]
+    lowest = s["eye_v"] - half_height - 0.05 - s["brow_thick"] / 2
+    inner = min(base - g["brow_tilt"], lowest)
+    middle = min(base - 0.05 - 0.3 * g["brow_tilt"], lowest)
+    outer = min(base + 0.02 + 0.3 * g["brow_tilt"], lowest + 0.04)
+    thick = s["brow_thick"]
+    xs = side * s["eye_dx"] / 0.38 * np.array([0.12, 0.38, 0.64])
+    upper = np.stack([xs, np.array([inner, middle, outer]) - (0.45 * thick, 0.6 * thick,
+                                                              0.3 * thick)], 1)
+    lower = np.stack([xs, np.array([inner, middle, outer]) + (0.5 * thick, 0.4 * thick,
+                                                              0.2 * thick)], 1)
+    pose.polygon(image, np.concatenate([_curve(*upper), _curve(*lower)[::-1]]), brow_colour)
+
+
+def _draw_nose(image, actor: Actor, pose: _Pose, g: dict):
+  s, skin = actor.shape, actor.skin
+  tip = s["nose_v"]
+  for side in (-1, 1):
+    pose.line(image, [(side * 0.1, s["eye_v"] + 0.08), (side * 0.13, tip - 0.05)],
+              _shade(skin, 0.9), 0.03)
+  pose.ellipse(image, (0, tip), (s["nose_w"], 0.075), _shade(skin, 0.86))
+  for side in (-1, 1):
+    pose.ellipse(image, (side * s["nose_w"] * 0.5, tip + 0.035), (0.05, 0.025), _shade(skin, 0.45))
+  wrinkle = _mix(skin, _shade(skin, 0.55), g["wrinkle"])
+  for offset in (0.0, 0.07):
+    v = s["eye_v"] + 0.12 + offset
+    pose.line(image, _curve((-0.12, v), (0, v - 0.025), (0.12, v), 5), wrinkle, 0.02)
+  fold = _mix(skin, _shade(skin, 0.68), g["fold"])
+  for side in (-1, 1):
+    corner = (side * (s["mouth_w"] * (1 + g["mouth_width"]) + 0.06), s["mouth_v"] - g["corner"])
+    pose.line(image, _curve((side * (s["nose_w"] + 0.04), tip - 0.02),
+                            (side * (s["nose_w"] + 0.12), (tip + corner[1]) / 2), corner, 6),
+              fold, 0.025)
+
+
+def _draw_mouth(image, actor: Actor, pose: _Pose, g: dict, opening: float):
+  s, skin = actor.shape, actor.skin
+  lips = _mix(skin, (150, 55, 60), 0.35)
+  v, half_width = s["mouth_v"], s["mouth_w"] * (1 + g["mouth_width"])
+  left = (-half_width, v - g["corner"])
+  right = (half_width, v - g["corner"] - g["asym"])
+  top = (0, v - g["lip_raise"] - 0.3 * opening)
+  bottom = (0, v + 0.7 * opening)
+  upper_inner, lower_inner = _curve(left, top, right), _curve(left, bottom, right)
+  upper_outer = _curve(left, (0, top[1] - s["lip"]), right)
+  lower_outer = _curve(left, (0, bottom[1] + s["lip"] * 1.3), right)
+  pose.polygon(image, np.concatenate([upper_outer, lower_outer[::-1]]), lips)
+  if bottom[1] - top[1] > 0.012:
+    pose.polygon(image, np.concatenate([upper_inner, lower_inner[::-1]]), _MOUTH_INSIDE)
+    teeth = min(0.05, 0.45 * (bottom[1] - top[1]))
+    pose.polygon(image, np.concatenate([upper_inner, upper_inner[::-1] + (0, teeth)]), _TEETH)
+  pose.line(image, upper_inner, _shade(lips, 0.55), 0.02)
+
+
+def render_frames(seed: int, plan: ClipPlan, frame_size: tuple[int, int] = (480, 360)):
+  """Yields the clip's frames, uint8 `[H, W, 3]` RGB, one per video frame."""
+  width, height = frame_size
+  actor = make_actor(seed, plan.clip.actor)
+  backdrop = _backdrop(seed, actor.actor_id, width, height)
+  positive, negative = _noise_banks(seed, width, height)[plan.noise_level]
+  rng = np.random.default_rng([seed, plan.clip.actor, hash_clip(plan.clip), 6])
+  offsets = rng.integers(0, _NOISE_PAD, (plan.num_frames, 2))
+  torso = _Pose((actor.centre[0] * width, actor.centre[1] * height), actor.half_width * width, 0)
+  levels = np.arange(256, dtype=np.float32)
+  for index in range(plan.num_frames):
+    image = backdrop.copy()
+    pose = _head_pose(actor, plan, index, width, height)
+    _draw_head(image, actor, pose, torso, face_geometry(actor, plan, index))
+    fraction = index / max(plan.num_frames - 1, 1)
+    gain = plan.gain[0] + (plan.gain[1] - plan.gain[0]) * fraction
+    table = np.clip(levels[:, None] * (gain * np.asarray(plan.tint, np.float32)), 0, 255)
+    image = cv2.LUT(image, table.astype(np.uint8).reshape(256, 1, 3))
+    y, x = offsets[index]
+    image = cv2.add(image, positive[y:y + height, x:x + width])
+    yield cv2.subtract(image, negative[y:y + height, x:x + width])
+
+
+def hash_clip(clip: cremad.ClipName) -> int:
+  """A stable integer for a clip name (Python's hash() is salted per process)."""
+  return (cremad.SENTENCES.index(clip.sentence) * 100 + cremad.EMOTIONS.index(clip.emotion) * 10
+          + cremad.LEVELS.index(clip.level))

@@ -1,0 +1,369 @@
+"""Packed TFDS records -> grain -> global `jax.Array` batches sharded over the mesh's "data" axis.
+
+`create_datasets(config.data, mesh, seed) -> Datasets`; the trainer uses
+`datasets.info`, `datasets.train_iterator()` and `datasets.eval_batches("val")`.
+
+config.data fields read here (the defaults live in the config files):
+  dataset: "cremad/<builder config>" (e.g. "cremad/g16_112", "cremad/synthetic_g16_112")
+      or "fer2013".
+  data_dir: the TFDS data dir the dataset was built into.
+  split: CREMA-D: an actor split spec, "hicmae5:fold=K" (K in 1..5) or "holdout" (see
+      emo_jax/data/splits.py), applied when reading. FER2013: "standard" (train = train,
+      val = public_test, test = private_test).
+  batch_size: global train batch size; a multiple of the number of devices.
+  eval_batch_size: global evaluation batch size; same rule.
+  shuffle_seed: seed of the train order and augmentations; -1 uses the run seed.
+  augment: fields of `emo_jax.data.augment.AugmentConfig` (empty: no augmentation).
+  worker_count: grain worker processes for training batches; 0 reads in this process.
+  prefetch: batches read ahead (threads and buffer) per process.
+
+Batches are dicts of `jax.Array`s with the global batch size B on the leading axis:
+  frames uint8 [B, T, S, S, C] (FER2013: T = 1), label int32 [B],
+  vote_distribution float32 [B, num_classes] (the crowd's votes for CREMA-D, one-hot
+  where a dataset has none or a clip has no votes), mask bool [B] (False for padding);
+  evaluation batches also carry index int32 [B], the record index in the packed
+  split (-1 for padding), to join predictions with metadata (actor, clip name).
+Audio and strings never leave the host.
+
+Each host reads its own `1 / process_count` of the records (every `process_count`-th
+one) in batches of `B / process_count`, and `emo_jax.sharding` assembles the global
+arrays. Training is endless and reshuffled every epoch, deterministically from the
+seed; the returned `grain.DatasetIterator` has `get_state()` / `set_state()` (and works
+with `grain.checkpoint.CheckpointSave` in Orbax), so a resumed run continues the same
+order. Every host has the same number of train steps (hosts drop at most
+`process_count - 1` records) and of evaluation batches (padded, `mask` False).
+"""
+import dataclasses
+import functools
+import math
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from absl import flags
+import grain
+import jax
+import ml_collections
+import numpy as np
+from jax.sharding import Mesh
+
+from emo_jax import sharding
+from emo_jax.data import augment as augment_lib
+from emo_jax.data import splits
+
+# What a device batch holds; everything else in a record stays on the host.
+TRAIN_KEYS = ("frames", "label", "vote_distribution", "mask")
+EVAL_KEYS = TRAIN_KEYS + ("index",)
+
+
+@dataclasses.dataclass(frozen=True)
+class PackedDataset:
+  """Random-access records and which of them make up each part of the split.
+
+  Attributes:
+    name: e.g. "cremad/synthetic_g16_112".
+    version: the packed dataset's version (logged with the run).
+    class_names: names in label order.
+    sources: part ("train", "val", "test") -> records (`len()` and `[i]` giving a dict
+      of numpy arrays: `frames` [T, S, S, C] or `image` [S, S, C] uint8, `label`, and
+      optionally `vote_distribution`).
+    indices: part -> int64 record indices into `sources[part]`.
+    labels: part -> the label of each record in `indices[part]`.
+  """
+  name: str
+  version: str
+  class_names: tuple[str, ...]
+  sources: Mapping[str, Any]
+  indices: Mapping[str, np.ndarray]
+  labels: Mapping[str, np.ndarray]
+
+  @property
+  def num_classes(self) -> int:
+    return len(self.class_names)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+  """What the trainer needs to know about the data before it sees a batch."""
+  dataset_name: str
+  dataset_version: str
+  class_names: tuple[str, ...]
+  frames_shape: tuple[int, ...]  # One example: [T, S, S, C].
+  num_examples: dict[str, int]  # Part -> records in it.
+  train_label_counts: np.ndarray  # int64 [num_classes]
+  batch_size: int
+  eval_batch_size: int
+  steps_per_epoch: int
+  eval_steps: dict[str, int]  # Part -> batches in one evaluation pass.
+
+  @property
+  def num_classes(self) -> int:
+    return len(self.class_names)
+
+  @property
+  def num_train_examples(self) -> int:
+    return self.num_examples["train"]
+
+
+def select_records(record_actors: np.ndarray, actors: Sequence[int]) -> np.ndarray:
+  """Indices (int64, ascending) of the records whose actor is in `actors`."""
+  return np.flatnonzero(np.isin(np.asarray(record_actors), np.asarray(actors, np.int64)))
+
+
+def split_records(record_actors: np.ndarray, spec: str) -> dict[str, np.ndarray]:
+  """Part -> indices of the records of its actors, for an actor split spec.
+
+  The split is made over the actors present (`splits.split_actors(spec, actors=...)`),
+  so a synthetic or partial dataset gets a valid split too.
+  """
+  record_actors = np.asarray(record_actors)
+  parts = splits.split_actors(spec, actors=np.unique(record_actors).tolist())
+  return {part: select_records(record_actors, actors) for part, actors in parts.items()}
+
+
+def host_batch_size(global_batch_size: int, mesh: Mesh, name: str = "batch_size") -> int:
+  """This host's share of a global batch size, which must split over devices and hosts.
+
+  Raises:
+    ValueError: saying what to change when it does not divide evenly.
+  """
+  num_devices = mesh.devices.size
+  if global_batch_size <= 0 or global_batch_size % num_devices:
+    lower = max(global_batch_size // num_devices, 1) * num_devices
+    raise ValueError(
+        f"config.data.{name}={global_batch_size} is not divisible by the {num_devices} "
+        f"devices of the mesh; use a multiple of {num_devices} such as {lower} or "
+        f"{lower + num_devices}, or use fewer devices (config.num_devices)")
+  return global_batch_size // jax.process_count()
+
+
+def host_shard(indices: np.ndarray, equal_sizes: bool) -> np.ndarray:
+  """This host's records: every `process_count`-th one starting at `process_index`.
+
+  With `equal_sizes` every host keeps `len(indices) // process_count` records, so all
+  hosts run the same number of train steps.
+  """
+  shard = np.asarray(indices)[jax.process_index()::jax.process_count()]
+  if equal_sizes:
+    shard = shard[:len(indices) // jax.process_count()]
+  return shard
+
+
+def format_example(record: Mapping[str, Any], num_classes: int) -> dict[str, np.ndarray]:
+  """A packed record -> {frames uint8 [T, S, S, C], label int32, vote_distribution, mask}.
+
+  Still images (`image` [S, S, C]) become one-frame clips. Records without a vote
+  distribution, or with no votes, get the one-hot of their label.
+  """
+  if "frames" in record:
+    frames = np.asarray(record["frames"])
+  elif "image" in record:
+    frames = np.asarray(record["image"])[None]
+  else:
+    raise KeyError(f"record has neither 'frames' nor 'image'; keys: {sorted(record)}")
+  if frames.dtype != np.uint8 or frames.ndim != 4:
+    raise ValueError(f"expected uint8 frames [T, S, S, C], got {frames.dtype} {frames.shape}")
+  label = int(record["label"])
+  votes = record.get("vote_distribution")
+  if votes is None or not np.asarray(votes).sum() > 0:
+    votes = np.eye(num_classes, dtype=np.float32)[label]
+  return {"frames": frames, "label": np.int32(label),
+          "vote_distribution": np.asarray(votes, np.float32), "mask": np.True_}
+
+
+class _ReadTrainExample:
+  """position, rng -> augmented example of this host's record at `position` (picklable)."""
+
+  def __init__(self, source, record_indices: np.ndarray, num_classes: int,
+               augment_config: augment_lib.AugmentConfig):
+    self._source = source
+    self._record_indices = record_indices
+    self._num_classes = num_classes
+    self._augment_config = augment_config
+
+  def __call__(self, position: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    record = self._source[int(self._record_indices[position])]
+    example = format_example(record, self._num_classes)
+    example["frames"] = augment_lib.augment_clip(example["frames"], rng, self._augment_config)
+    return example
+
+
+class _ReadEvalExample:
+  """record index (-1: padding) -> example with `mask` and `index` (picklable)."""
+
+  def __init__(self, source, num_classes: int, padding: dict[str, np.ndarray]):
+    self._source = source
+    self._num_classes = num_classes
+    self._padding = padding
+
+  def __call__(self, record_index: int) -> dict[str, np.ndarray]:
+    if record_index < 0:
+      return dict(self._padding)
+    example = format_example(self._source[int(record_index)], self._num_classes)
+    example["index"] = np.int32(record_index)
+    return example
+
+
+def _padding_example(source, record_index: int, num_classes: int) -> dict[str, np.ndarray]:
+  example = format_example(source[int(record_index)], num_classes)
+  padding = {key: np.zeros_like(value) for key, value in example.items()}
+  padding["index"] = np.int32(-1)
+  return padding
+
+
+def _read_options(prefetch: int) -> grain.ReadOptions:
+  # Elements are whole batches, so the buffer counts batches (grain's default is 500).
+  return grain.ReadOptions(num_threads=prefetch, prefetch_buffer_size=prefetch)
+
+
+def _host_seed(seed: int) -> int:
+  """A grain seed (< 2**32) that differs between hosts, so their augmentations do."""
+  return int(np.random.SeedSequence([seed, jax.process_index()]).generate_state(1)[0])
+
+
+def _allow_grain_flags_unparsed() -> None:
+  """Lets grain's worker processes start outside an absl app (scripts, tests).
+
+  grain 0.2.18 reads an absl flag when it starts workers and fails with
+  UnparsedFlagAccessError unless flags were parsed (google/grain#1355, fixed
+  upstream later); flags keep their defaults. `absl.app.run` parses them anyway.
+  """
+  if not flags.FLAGS.is_parsed():
+    flags.FLAGS.mark_as_parsed()
+
+
+def train_iterator(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size: int,
+                   num_classes: int, seed: int, augment_config=None,
+                   num_epochs: int | None = None, worker_count: int = 0,
+                   prefetch: int = 2) -> grain.DatasetIterator:
+  """Shuffled, augmented global train batches; `num_epochs=None` repeats forever.
+
+  Args:
+    source: random-access records (see `PackedDataset.sources`).
+    record_indices: the records of the train part (all hosts pass the same array).
+    mesh: batches are sharded over its "data" axis.
+    batch_size: global batch size.
+    num_classes: for one-hot vote distributions.
+    seed: shuffle and augmentation seed; each epoch is reshuffled from it.
+    augment_config: `AugmentConfig` or a mapping of its fields.
+    num_epochs: passes over the data, or None for endless.
+    worker_count: grain worker processes (0: threads in this process).
+    prefetch: batches read ahead per process.
+
+  Returns:
+    A checkpointable iterator of dicts of `jax.Array`s (`TRAIN_KEYS`); the last
+    incomplete batch of every epoch is dropped.
+  """
+  per_host = host_batch_size(batch_size, mesh, "batch_size")
+  shard = host_shard(record_indices, equal_sizes=True)
+  if len(shard) < per_host:
+    raise ValueError(
+        f"the train part has {len(record_indices)} records, fewer than one batch of "
+        f"{batch_size} (config.data.batch_size); lower the batch size")
+  reader = _ReadTrainExample(source, shard, num_classes,
+                             augment_lib.AugmentConfig.from_mapping(augment_config))
+  dataset = (grain.MapDataset.range(len(shard)).seed(_host_seed(seed)).shuffle()
+             .random_map(reader).batch(per_host, drop_remainder=True)
+             .repeat(num_epochs).to_iter_dataset(_read_options(prefetch)))
+  if worker_count > 0:
+    _allow_grain_flags_unparsed()
+    dataset = dataset.mp_prefetch(grain.MultiprocessingOptions(
+        num_workers=worker_count, per_worker_buffer_size=max(prefetch, 1)))
+  to_global = functools.partial(sharding.host_local_batch_to_global, mesh=mesh)
+  return iter(dataset.map(to_global))
+
+
+def eval_batches(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size: int,
+                 num_classes: int, prefetch: int = 2) -> Iterator[dict[str, jax.Array]]:
+  """One pass over the records in order, padded so every host has whole batches.
+
+  Every record appears exactly once with `mask` True and its `index`; padding rows
+  have `mask` False and `index` -1. Reads in this process (no worker start-up cost).
+
+  Returns:
+    An iterator of dicts of `jax.Array`s (`EVAL_KEYS`), global batch size `batch_size`.
+  """
+  per_host = host_batch_size(batch_size, mesh, "eval_batch_size")
+  record_indices = np.asarray(record_indices)
+  if not len(record_indices):
+    return iter(())
+  shard = host_shard(record_indices, equal_sizes=False)
+  num_batches = num_eval_batches(len(record_indices), batch_size)
+  padded = np.full(num_batches * per_host, -1, np.int64)
+  padded[:len(shard)] = shard
+  reader = _ReadEvalExample(source, num_classes,
+                            _padding_example(source, record_indices[0], num_classes))
+  dataset = (grain.MapDataset.source(padded.tolist()).map(reader).batch(per_host)
+             .to_iter_dataset(_read_options(prefetch)))
+  to_global = functools.partial(sharding.host_local_batch_to_global, mesh=mesh)
+  return iter(dataset.map(to_global))
+
+
+def num_eval_batches(num_records: int, batch_size: int) -> int:
+  """Batches of a padded evaluation pass (the same on every host)."""
+  per_host = batch_size // jax.process_count()
+  return math.ceil(math.ceil(num_records / jax.process_count()) / per_host)
+
+
+class Datasets:
+  """The train and evaluation data of one run: `info`, `train_iterator()`, `eval_batches(part)`."""
+
+  def __init__(self, packed: PackedDataset, data_config: ml_collections.ConfigDict,
+               mesh: Mesh, seed: int):
+    self.packed = packed
+    self._config = data_config
+    self._mesh = mesh
+    self._seed = seed if data_config.shuffle_seed == -1 else data_config.shuffle_seed
+    self._augment = augment_lib.AugmentConfig.from_mapping(data_config.augment)
+    train_indices = packed.indices["train"]
+    per_host = host_batch_size(data_config.batch_size, mesh, "batch_size")
+    host_batch_size(data_config.eval_batch_size, mesh, "eval_batch_size")
+    if not len(train_indices):
+      raise ValueError(f"{packed.name}: split {data_config.split!r} has no train records")
+    frames_shape = format_example(packed.sources["train"][int(train_indices[0])],
+                                  packed.num_classes)["frames"].shape
+    self.info = DatasetInfo(
+        dataset_name=packed.name,
+        dataset_version=packed.version,
+        class_names=packed.class_names,
+        frames_shape=tuple(frames_shape),
+        num_examples={part: len(ids) for part, ids in packed.indices.items()},
+        train_label_counts=np.bincount(packed.labels["train"], minlength=packed.num_classes),
+        batch_size=data_config.batch_size,
+        eval_batch_size=data_config.eval_batch_size,
+        steps_per_epoch=len(train_indices) // jax.process_count() // per_host,
+        eval_steps={part: num_eval_batches(len(ids), data_config.eval_batch_size)
+                    for part, ids in packed.indices.items()})
+
+  @property
+  def eval_parts(self) -> tuple[str, ...]:
+    return tuple(part for part in self.packed.indices if part != "train")
+
+  def train_iterator(self, num_epochs: int | None = None) -> grain.DatasetIterator:
+    """A fresh checkpointable train iterator (endless unless `num_epochs` is given)."""
+    return train_iterator(
+        self.packed.sources["train"], self.packed.indices["train"], mesh=self._mesh,
+        batch_size=self._config.batch_size, num_classes=self.packed.num_classes,
+        seed=self._seed, augment_config=self._augment, num_epochs=num_epochs,
+        worker_count=self._config.worker_count, prefetch=self._config.prefetch)
+
+  def eval_batches(self, part: str) -> Iterator[dict[str, jax.Array]]:
+    """A fresh pass over `part` ("val", "test", or "train" without augmentation)."""
+    if part not in self.packed.indices:
+      raise KeyError(f"{self.packed.name} with split {self._config.split!r} has no part "
+                     f"{part!r}; parts: {sorted(self.packed.indices)}")
+    return eval_batches(
+        self.packed.sources[part], self.packed.indices[part], mesh=self._mesh,
+        batch_size=self._config.eval_batch_size, num_classes=self.packed.num_classes,
+        prefetch=self._config.prefetch)
+
+
+def create_datasets(data_config: ml_collections.ConfigDict, mesh: Mesh, seed: int) -> Datasets:
+  """Opens the packed dataset named by `data_config` and sets up its pipelines.
+
+  Args:
+    data_config: `config.data` (fields in the module docstring).
+    mesh: from `emo_jax.sharding.create_mesh`.
+    seed: the run seed, used when `data_config.shuffle_seed` is -1.
+  """
+  from emo_jax.data import packed  # pylint: disable=g-import-not-at-top
+  return Datasets(packed.load(data_config.dataset, data_config.data_dir, data_config.split),
+                  data_config, mesh, seed)

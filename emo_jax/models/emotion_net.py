@@ -1,0 +1,105 @@
+"""EmotionNet: frame encoder -> bottleneck -> temporal model -> head, or 3D network -> head."""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from flax.typing import Dtype
+from emo_jax.models import bottleneck as bottleneck_lib
+from emo_jax.models import head as head_lib
+
+# Scope of the frame encoder in the variables tree: `params/encoder/...`. The trainer
+# freezes an encoder by zeroing updates of parameter paths under it.
+ENCODER_SCOPE = "encoder"
+
+
+class EmotionNet(nn.Module):
+  """Classifies clips: `[B, T, H, W, C]` frames -> `([B, num_classes] logits, aux)`.
+
+  Either per-frame path `encoder` -> optional `bottleneck` -> `temporal` -> `head`, or
+  clip path `video` -> `head`. Submodules are passed in as unbound modules; build them
+  from a config with `create_model`. Image mode (FER2013) is `T = 1` with any temporal
+  model; `[B, H, W, C]` input is read as `T = 1`.
+
+  Randomness in training: rng stream "dropout" (head, attention) and "noise" (the
+  bottleneck's denoising noise). BatchNorm statistics live in the `batch_stats`
+  collection: the train step calls
+  `apply(variables, frames, train=True, rngs=..., mutable=["batch_stats"])`.
+
+  Attributes:
+    head: `[B, D'] -> [B, num_classes]`.
+    encoder: image encoder `[N, H, W, C] -> [N, D]` with `__call__(x, *, train)`,
+      applied to all `B * T` frames at once.
+    bottleneck: optional `AutoencoderBottleneck` on the per-frame features.
+    temporal: `__call__(x [B, T, K], *, mask [B, T], train) -> (pooled [B, D'], aux)`.
+    video: 3D network `__call__(clip [B, T, H, W, C], *, train) -> [B, D']`, used
+      instead of encoder and temporal.
+    remat: rematerialise the frame encoder's activations in the backward pass (less
+      memory for long clips, about one more encoder forward pass of compute).
+    dtype: compute dtype of the input normalisation.
+  """
+  head: head_lib.ClassifierHead
+  encoder: nn.Module | None = None
+  bottleneck: bottleneck_lib.AutoencoderBottleneck | None = None
+  temporal: nn.Module | None = None
+  video: nn.Module | None = None
+  remat: bool = False
+  dtype: Dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, frames: jax.Array, *, train: bool,
+               frame_mask: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """Runs the model.
+
+    Args:
+      frames: `[B, T, H, W, C]` (or `[B, H, W, C]`) float in [0, 1], or uint8 in [0, 255].
+      train: dropout, denoising noise and BatchNorm batch statistics on.
+      frame_mask: `[B, T]` bool, True for valid frames, or None when all are valid.
+        Padded frames are zeroed first, so what they hold never matters. LSTMs need the
+        mask to be a prefix (padding at the end). 3D networks see the zeroed frames.
+
+    Returns:
+      `(logits [B, num_classes] float32, aux)`; aux holds `pooled` `[B, D']` always,
+      `frame_features` `[B, T, D]` on the per-frame path, `bottleneck` `[B, T, K]`,
+      `reconstruction` and `reconstruction_target` with a bottleneck, and
+      `attention_weights` (and `pooling_weights`) with temporal attention.
+    """
+    if self.video is None and (self.encoder is None or self.temporal is None):
+      raise ValueError("EmotionNet needs either `video` or both `encoder` and `temporal`")
+    if frames.ndim == 4:
+      frames = frames[:, None]
+    if frames.dtype == jnp.uint8:
+      frames = frames.astype(jnp.float32) / 255.0
+    x = (frames.astype(jnp.float32) * 2.0 - 1.0).astype(self.dtype)
+    batch, num_frames = x.shape[:2]
+    if frame_mask is None:
+      mask = jnp.ones((batch, num_frames), bool)
+    else:
+      mask = frame_mask.astype(bool)
+      x = jnp.where(mask[:, :, None, None, None], x, jnp.zeros((), x.dtype))
+
+    aux = {}
+    if self.video is not None:
+      pooled = self.video(x, train=train)
+    else:
+      features = self._encode_frames(x, train)
+      aux["frame_features"] = features
+      if self.bottleneck is not None:
+        code, reconstruction, target = self.bottleneck(features, frames=x, train=train)
+        aux.update(bottleneck=code, reconstruction=reconstruction, reconstruction_target=target)
+        features = code
+      pooled, temporal_aux = self.temporal(features, mask=mask, train=train)
+      aux.update(temporal_aux)
+    aux["pooled"] = pooled
+    return self.head(pooled, train=train), aux
+
+  def _encode_frames(self, x: jax.Array, train: bool) -> jax.Array:
+    """`[B, T, H, W, C] -> [B, T, D]`: the encoder on every frame, as one batch of B * T."""
+    batch, num_frames = x.shape[:2]
+
+    def encode(module, images):
+      return module.encoder(images, train=train)
+
+    if self.remat:
+      encode = nn.remat(encode)
+    features = encode(self, x.reshape(batch * num_frames, *x.shape[2:]))
+    return features.reshape(batch, num_frames, features.shape[-1])

@@ -1,0 +1,120 @@
+"""`create_model`: builds an EmotionNet from a nested `model` config."""
+import dataclasses
+import difflib
+from typing import Any, Callable, Mapping
+
+import jax.numpy as jnp
+import ml_collections
+
+from emo_jax.models import attention
+from emo_jax.models import bottleneck
+from emo_jax.models import conv3d
+from emo_jax.models import conv_encoder
+from emo_jax.models import emotion_net
+from emo_jax.models import head
+from emo_jax.models import lstm
+from emo_jax.models import pooling
+from emo_jax.models import resnet
+
+# `name` in each sub-config picks the module; its other keys are the module's fields.
+ENCODERS = {"conv": conv_encoder.ConvEncoder, "resnet18": resnet.ResNet18,
+            "resnet34": resnet.ResNet34}
+TEMPORAL_MODELS = {"lstm": lstm.TemporalLSTM, "attention": attention.TemporalAttention,
+                   "mean": pooling.MeanPooling}
+VIDEO_MODELS = {"c3d": conv3d.C3D, "r2plus1d": conv3d.R2Plus1D}
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+# Encoder keys that configure training, not the module: `pretrained` is the checkpoint
+# directory `pretrained.load_pretrained_encoder` reads.
+_ENCODER_TRAINING_KEYS = ("pretrained",)
+_TOP_LEVEL_KEYS = ("encoder", "bottleneck", "temporal", "video", "head", "dtype", "remat")
+
+
+def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
+                 num_classes: int) -> emotion_net.EmotionNet:
+  """Builds the model a config describes.
+
+  Args:
+    model_config: `config.model`, for example
+
+      encoder=dict(name="conv", widths=(32, 64, 128), norm="batch", frozen=False,
+                   pretrained=""),
+      bottleneck=dict(dim=64, noise_std=0.1, pixel_decoder=False),  # or None
+      temporal=dict(name="lstm", hidden_size=128, num_layers=1, bidirectional=True),
+      video=None,  # or dict(name="c3d", widths=(32, 64, 128, 256)) with encoder=None
+      head=dict(hidden_sizes=(128,), dropout=0.3),
+      dtype="float32",  # or "bfloat16"; parameters stay float32
+      remat=False,
+
+      Keys of each sub-config are the fields of its module (`name` picks the module, see
+      ENCODERS, TEMPORAL_MODELS and VIDEO_MODELS); missing keys take the module's default.
+    num_classes: number of logits.
+
+  Raises:
+    ValueError: naming the offending `model.*` key, for unknown names or fields, or when
+      the config sets neither or both of the per-frame (encoder + temporal) and clip
+      (video) paths.
+  """
+  config = _plain(model_config)
+  unknown = sorted(set(config) - set(_TOP_LEVEL_KEYS))
+  if unknown:
+    raise ValueError(f"unknown model config keys {unknown}; expected {_TOP_LEVEL_KEYS}")
+  dtype_name = config.get("dtype") or "float32"
+  if dtype_name not in DTYPES:
+    raise ValueError(f"model.dtype={dtype_name!r} is not one of {tuple(DTYPES)}")
+  dtype = DTYPES[dtype_name]
+
+  per_frame = config.get("encoder") is not None
+  clip = config.get("video") is not None
+  if per_frame == clip:
+    raise ValueError("set exactly one of model.encoder (with model.temporal) and model.video")
+  modules = {}
+  if per_frame:
+    if config.get("temporal") is None:
+      raise ValueError(f"model.temporal must be set with model.encoder; names: {tuple(TEMPORAL_MODELS)}")
+    encoder_config = {k: v for k, v in config["encoder"].items() if k not in _ENCODER_TRAINING_KEYS}
+    modules["encoder"] = _build("encoder", ENCODERS, encoder_config, dtype)
+    modules["temporal"] = _build("temporal", TEMPORAL_MODELS, config["temporal"], dtype)
+    if config.get("bottleneck") is not None:
+      modules["bottleneck"] = _build("bottleneck", None, config["bottleneck"], dtype,
+                                     module=bottleneck.AutoencoderBottleneck)
+  else:
+    for key in ("temporal", "bottleneck"):
+      if config.get(key) is not None:
+        raise ValueError(f"model.{key} is for the per-frame path; set it to None with model.video")
+    modules["video"] = _build("video", VIDEO_MODELS, config["video"], dtype)
+  head_config = dict(config.get("head") or {}, num_classes=num_classes)
+  modules["head"] = _build("head", None, head_config, dtype, module=head.ClassifierHead)
+  return emotion_net.EmotionNet(remat=bool(config.get("remat", False)), dtype=dtype, **modules)
+
+
+def _build(section: str, table: Mapping[str, Callable] | None, sub_config: Mapping[str, Any],
+           dtype: Any, module: Callable | None = None):
+  """Instantiates the (unbound) module of `model.<section>` with its config as fields."""
+  kwargs = dict(sub_config)
+  if table is not None:
+    name = kwargs.pop("name", None)
+    if name not in table:
+      raise ValueError(f"model.{section}.name={name!r} is not one of {tuple(table)}")
+    module = table[name]
+  cls = getattr(module, "func", module)  # A functools.partial variant such as ResNet18.
+  fields = [f.name for f in dataclasses.fields(cls) if f.name not in ("parent", "name", "dtype")]
+  for key in kwargs:
+    if key not in fields:
+      close = difflib.get_close_matches(key, fields, n=1)
+      hint = f" Did you mean {close[0]!r}?" if close else ""
+      raise ValueError(f"model.{section}.{key} is not a field of {cls.__name__} "
+                       f"(fields: {', '.join(fields)}).{hint}")
+  return module(dtype=dtype, **kwargs)
+
+
+def _plain(config: ml_collections.ConfigDict | Mapping[str, Any]) -> dict[str, Any]:
+  """ConfigDict -> dict of dicts, lists as tuples, so modules stay hashable."""
+  if isinstance(config, ml_collections.ConfigDict):
+    config = config.to_dict()
+  def convert(value):
+    if isinstance(value, Mapping):
+      return {key: convert(item) for key, item in value.items()}
+    if isinstance(value, list):
+      return tuple(convert(item) for item in value)
+    return value
+  return convert(config)

@@ -1,0 +1,113 @@
+"""Saving a frame encoder's variables and loading them into another model (Orbax)."""
+import os
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+
+from emo_jax.models import emotion_net
+
+Variables = dict[str, Any]
+
+
+def _encoder_subtree(variables: Variables) -> Variables:
+  """`{collection: {"encoder": ...}}` for every collection (params, batch_stats) holding one."""
+  subtree = {collection: {emotion_net.ENCODER_SCOPE: tree[emotion_net.ENCODER_SCOPE]}
+             for collection, tree in variables.items()
+             if isinstance(tree, dict) and emotion_net.ENCODER_SCOPE in tree}
+  if "params" not in subtree:
+    raise ValueError(f"the variables have no params/{emotion_net.ENCODER_SCOPE}: the model has no "
+                     "frame encoder (3D networks have none)")
+  return subtree
+
+
+def save_encoder(variables: Variables, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+  """Saves the frame encoder's params and batch_stats of an EmotionNet to directory `path`.
+
+  The checkpoint holds `{"params": {"encoder": ...}, "batch_stats": {"encoder": ...}}`,
+  the encoder's part of the variables tree, so any Orbax checkpoint of a whole variables
+  tree (or of a train state with top-level `params` and `batch_stats`) loads the same way.
+
+  Args:
+    variables: the model's variables, `{"params": ..., "batch_stats": ...}`.
+    path: a local directory, created by the save; it must not exist unless `overwrite`.
+    overwrite: replace an existing checkpoint at `path`.
+  """
+  path = os.path.abspath(os.fspath(path))
+  if os.path.exists(path) and not overwrite:
+    raise FileExistsError(f"{path} exists; pass overwrite=True or choose another directory")
+  checkpointer = ocp.StandardCheckpointer()
+  checkpointer.save(path, _encoder_subtree(variables), force=overwrite)
+  checkpointer.wait_until_finished()
+
+
+def load_pretrained_encoder(variables: Variables, checkpoint_path: str | os.PathLike) -> Variables:
+  """Returns `variables` with the frame encoder's params and batch_stats read from a checkpoint.
+
+  Only the encoder is read (other entries of the checkpoint, such as optimiser state,
+  are skipped); everything else in `variables` is kept. Restored arrays take the dtype
+  and, for `jax.Array`s, the sharding of the arrays they replace.
+
+  Args:
+    variables: the fresh model's variables (arrays or `jax.ShapeDtypeStruct`s).
+    checkpoint_path: a local directory written by `save_encoder`, or any Orbax PyTree
+      checkpoint with `params/encoder` (for example a FER2013 model's variables).
+
+  Raises:
+    FileNotFoundError: when `checkpoint_path` does not exist.
+    ValueError: naming the checkpoint and the first differing entries when its encoder
+      does not have the structure and shapes of this model's (a different encoder config).
+  """
+  path = os.path.abspath(os.fspath(checkpoint_path))
+  if not os.path.isdir(path):
+    raise FileNotFoundError(f"pretrained encoder checkpoint {path} does not exist; set "
+                            "model.encoder.pretrained to a directory written by save_encoder")
+  target = _encoder_subtree(variables)
+  checkpointer = ocp.PyTreeCheckpointer()
+  _check_compatible(checkpointer.metadata(path).item_metadata.tree, target, path)
+  restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), target)
+  restored = checkpointer.restore(path, args=ocp.args.PyTreeRestore(
+      item=target, restore_args=restore_args, partial_restore=True))
+
+  def place(value, like):
+    value = np.asarray(value, dtype=like.dtype)
+    sharding = getattr(like, "sharding", None)
+    return jax.device_put(value, sharding) if sharding is not None else jax.numpy.asarray(value)
+
+  restored = jax.tree.map(place, restored, target)
+  merged = dict(variables)
+  for collection, subtree in restored.items():
+    merged[collection] = {**variables[collection], **subtree}
+  return merged
+
+
+def load_pretrained_from_config(variables: Variables,
+                                model_config: ml_collections.ConfigDict) -> Variables:
+  """`load_pretrained_encoder` from `model_config.encoder.pretrained` when it is set."""
+  encoder_config = model_config.get("encoder")
+  checkpoint_path = encoder_config.get("pretrained") if encoder_config else None
+  if not checkpoint_path:
+    return variables
+  return load_pretrained_encoder(variables, checkpoint_path)
+
+
+def _check_compatible(metadata: Any, target: Variables, path: str) -> None:
+  """Raises ValueError when the checkpoint lacks the target's entries or shapes differ."""
+  def flatten(tree):
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return {jax.tree_util.keystr(key_path): getattr(leaf, "shape", None)
+            for key_path, leaf in leaves}
+
+  saved = flatten({collection: metadata[collection] for collection in target
+                   if isinstance(metadata, dict) and collection in metadata})
+  wanted = flatten(target)
+  problems = [f"{key} missing from the checkpoint" for key in wanted if key not in saved]
+  problems += [f"{key} has shape {saved[key]} in the checkpoint, {shape} in the model"
+               for key, shape in wanted.items()
+               if key in saved and tuple(saved[key]) != tuple(shape)]
+  if problems:
+    shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    raise ValueError(f"pretrained encoder checkpoint {path} does not fit this model's encoder "
+                     f"({shown}); the encoder config must match the one it was saved with")
