@@ -9,7 +9,8 @@ Each method turns a clip into 16 uniformly sampled, face-cropped 112x112 grey fr
   opencv_seek: the reference project's way: cv2.VideoCapture, trust CAP_PROP_FRAME_COUNT,
                seek with CAP_PROP_POS_FRAMES to each sampled frame and read it.
 One warm-up pass over the clips, then the median of several timed passes. On the six
-real CREMA-D clips (../shared/data/cremad) this takes ~10 s (--quick: ~5 s).
+real CREMA-D clips (../shared/data/cremad) this takes ~25 s on 2 CPU cores (--quick:
+~12 s).
 """
 import argparse
 import pathlib
@@ -56,15 +57,16 @@ METHODS = {
 
 
 def _one_pass(read_fn, paths):
-  """Decodes and crops every clip; returns (decode seconds, total seconds, crops)."""
+  """Decodes and crops every clip; returns (decode s, total s, CPU s, crops)."""
   decode_seconds, crops = 0.0, []
-  start = time.perf_counter()
+  start, cpu_start = time.perf_counter(), time.process_time()
   for path in paths:
     decode_start = time.perf_counter()
     frames = read_fn(path)
     decode_seconds += time.perf_counter() - decode_start
     crops.append(faces.crop_faces(frames, SIZE, grayscale=True)[0])
-  return decode_seconds, time.perf_counter() - start, crops
+  return (decode_seconds, time.perf_counter() - start, time.process_time() - cpu_start,
+          crops)
 
 
 def run(quick: bool = False, clips_dir: str | pathlib.Path | None = None) -> list[dict]:
@@ -72,29 +74,32 @@ def run(quick: bool = False, clips_dir: str | pathlib.Path | None = None) -> lis
 
   Returns:
     One row per method: name, clips_per_second (decode + crop), decode_clips_per_second,
-    ms_per_clip, num_clips, repetitions, and mean_abs_diff_vs_pyav (of the crops: 0 means
-    the method yields the same frames as PyAV's sequential decode).
+    ms_per_clip, cpu_ms_per_clip, num_clips, repetitions, and mean_abs_diff_vs_pyav (of
+    the crops: 0 means the method yields the same frames as PyAV's sequential decode).
   """
   clips_dir = pathlib.Path(clips_dir or DEFAULT_CLIPS_DIR)
   paths = sorted(str(p) for p in clips_dir.glob("*.flv"))
   if not paths:
     raise FileNotFoundError(f"no .flv clips in {clips_dir}; pass --clips_dir with CREMA-D "
                             "clips (VideoFlash/)")
-  repetitions = 3 if quick else 7
+  repetitions = 2 if quick else 5
   results, reference = {}, None
   for name in ("pyav", "decord", "opencv_seek"):  # PyAV first: it is the reference.
     read_fn = METHODS[name]
-    _, _, crops = _one_pass(read_fn, paths)  # Warm-up: caches, cascade, lazy imports.
-    timings = [_one_pass(read_fn, paths)[:2] for _ in range(repetitions)]
+    crops = _one_pass(read_fn, paths)[-1]  # Warm-up: caches, cascade, lazy imports.
+    timings = [_one_pass(read_fn, paths)[:3] for _ in range(repetitions)]
     reference = crops if reference is None else reference
     decode_seconds = statistics.median(t[0] for t in timings)
     total_seconds = statistics.median(t[1] for t in timings)
+    cpu_seconds = statistics.median(t[2] for t in timings)
     diff = np.mean([np.abs(c.astype(np.int16) - r).mean() for c, r in zip(crops, reference)])
     results[name] = {
         "name": f"decode_crop/{name}",
         "clips_per_second": round(len(paths) / total_seconds, 2),
         "decode_clips_per_second": round(len(paths) / decode_seconds, 2),
         "ms_per_clip": round(1000 * total_seconds / len(paths), 1),
+        # CPU time (all threads): steadier than wall time on a shared machine.
+        "cpu_ms_per_clip": round(1000 * cpu_seconds / len(paths), 1),
         "num_clips": len(paths),
         "repetitions": repetitions,
         "mean_abs_diff_vs_pyav": round(float(diff), 3),
@@ -113,9 +118,10 @@ def main(argv=None) -> int:
     print(f"error: {e}", file=sys.stderr)
     return 1
   columns = list(rows[0])
-  print("  ".join(f"{c:>24}" for c in columns))
+  widths = [max(len(c), 8) for c in columns]
+  print("  ".join(f"{c:>{w}}" for c, w in zip(columns, widths)))
   for row in rows:
-    print("  ".join(f"{row[c]!s:>24}" for c in columns))
+    print("  ".join(f"{row[c]!s:>{w}}" for c, w in zip(columns, widths)))
   return 0
 
 

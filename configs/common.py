@@ -81,3 +81,44 @@ def base_config() -> ml_collections.ConfigDict:
   # Number of devices in the ("data",) mesh; -1 uses all of them.
   config.num_devices = -1
   return config
+
+
+# Packed datasets built on demand when missing (synthetic ones need no download).
+DATA_DIR = "data/tfds"
+
+
+def cremad_data_config(args: ml_collections.ConfigDict, real_dataset: str = "cremad/g16_112",
+                       synthetic_dataset: str = "cremad/synthetic_g16_112") -> ml_collections.ConfigDict:
+  """`config.data` for CREMA-D: real (`holdout` split) or, with `:synthetic`, the synthetic set.
+
+  `runlocal` switches to the tiny synthetic set used by the tests.
+  """
+  data = ml_collections.ConfigDict()
+  data.dataset = synthetic_dataset if args.synthetic else real_dataset
+  if args.runlocal:
+    data.dataset = "cremad/synthetic_tiny"
+  data.data_dir = DATA_DIR
+  # Synthetic datasets are generated and packed by the first run that needs them; real
+  # ones must be built first with `python -m tfds_cremad.build` (it needs the clone).
+  data.build_if_missing = args.synthetic or args.runlocal
+  data.split = "holdout"
+  data.batch_size = 8 if args.runlocal else 32
+  data.eval_batch_size = 8 if args.runlocal else 64
+  data.shuffle_seed = -1
+  # Fields of emo_jax.data.augment.AugmentConfig.
+  data.augment = ml_collections.ConfigDict(dict(
+      crop_probability=0.5, crop_min_area=0.8, flip_probability=0.5, brightness=0.1,
+      contrast=0.1, temporal_min_fraction=1.0, frame_dropout_rate=0.0,
+      frame_dropout_fill="repeat", noise_stddev=0.0))
+  data.worker_count = 0
+  data.prefetch = 2
+  return data
+
+
+def runlocal_overrides(config: ml_collections.ConfigDict):
+  """Seconds-long runs for tests: a few steps, frequent evaluation, no W&B."""
+  config.train.num_steps = 2
+  config.train.num_epochs = 0.0
+  config.train.log_every_steps = 1
+  config.optimizer.warmup_steps = 1
+  config.wandb.mode = "disabled"

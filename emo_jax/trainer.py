@@ -10,6 +10,8 @@ import jax
 import ml_collections
 import numpy as np
 
+import tfds_cremad
+
 from emo_jax import checkpointing
 from emo_jax import config_checks
 from emo_jax import input_pipeline
@@ -41,6 +43,15 @@ def training_schedule(train_config: ml_collections.ConfigDict, steps_per_epoch: 
       "checkpoint_every_steps": min(steps(train_config.checkpoint_every_epochs), total),
       "log_every_steps": max(int(train_config.log_every_steps), 1),
   }
+
+
+def build_dataset_if_missing(data_config: ml_collections.ConfigDict):
+  """Packs `data_config.dataset` into `data_config.data_dir` unless it is there already."""
+  builder = tfds_cremad.make_builder(data_config.dataset, data_config.data_dir)
+  if not tfds_cremad.is_built(builder):
+    logging.info("Building %s in %s (first use; later runs reuse it).", data_config.dataset,
+                 data_config.data_dir)
+    builder.download_and_prepare()
 
 
 class _Preemption:
@@ -104,6 +115,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   os.makedirs(workdir, exist_ok=True)
   config_checks.check_workdir_compatible(config, workdir)
 
+  if config.data.build_if_missing:
+    build_dataset_if_missing(config.data)
   num_devices = None if config.num_devices == -1 else config.num_devices
   mesh = sharding.create_mesh(num_devices)
   config_checks.check_batch_sizes(config, mesh)

@@ -29,3 +29,12 @@ def fer2013_shared_dir():
   if not (FER2013_SHARED / "fer2013_kaggle_layout.tar.gz").exists():
     pytest.skip(f"real FER2013 archive not found at {FER2013_SHARED}")
   return FER2013_SHARED
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory):
+  """A TFDS data dir with `cremad/synthetic_tiny` built once per test session."""
+  import tfds_cremad
+  data_dir = tmp_path_factory.mktemp("tfds")
+  tfds_cremad.make_builder("cremad/synthetic_tiny", data_dir).download_and_prepare()
+  return data_dir

@@ -1,8 +1,15 @@
 """Tests for emo_jax.data.decode on the six real CREMA-D clips and on broken files."""
+import os
+import subprocess
+import sys
+
+import av
 import numpy as np
 import pytest
 
 from emo_jax.data import decode
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 EMOTIONS = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
 
@@ -63,7 +70,6 @@ def test_read_audio(clip_paths, decoded):
 
 
 def test_read_audio_wav(tmp_path, clip_paths):
-  import av  # pylint: disable=g-import-not-at-top
   audio = decode.read_audio(clip_paths[0], sample_rate=8000)
   wav = tmp_path / "speech.wav"
   with av.open(str(wav), "w") as container:
@@ -175,3 +181,14 @@ def test_auto_uses_pyav_without_decord(monkeypatch, clip_paths):
 def test_unknown_backend(clip_paths):
   with pytest.raises(ValueError, match="backend"):
     decode.read_frames(clip_paths[0], 16, backend="opencv")
+
+
+def test_png_decoding_survives_importing_decode(tmp_path):
+  # decord's bundled libz breaks cv2's PNG reader when decord is imported before cv2.
+  code = ("from emo_jax.data import decode\nimport cv2, numpy as np, sys\n"
+          "image = np.arange(60 * 50 * 3, dtype=np.uint8).reshape(60, 50, 3)\n"
+          f"cv2.imwrite({str(tmp_path / 'x.png')!r}, image)\n"
+          f"sys.exit(0 if (cv2.imread({str(tmp_path / 'x.png')!r}) == image).all() else 1)\n")
+  result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                          text=True, check=False)
+  assert result.returncode == 0, result.stderr

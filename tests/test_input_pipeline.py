@@ -211,6 +211,25 @@ def test_iterator_state_round_trips_through_the_grain_checkpoint_handler(tmp_pat
   _assert_same_batches(_take(restored, 2), expected)
 
 
+def test_worker_processes_give_the_same_batches_and_restore():
+  """grain worker processes (spawned: a few seconds) change speed, not content."""
+  records, mesh = _records(37), _mesh(8)
+  augment = {"flip_probability": 0.5, "brightness": 0.2}
+  expected = _take(_train(records, mesh, augment=augment), 6)
+  with_workers = _train(records, mesh, augment=augment, worker_count=2)
+  try:
+    _assert_same_batches(_take(with_workers, 3), expected[:3])
+    state = with_workers.get_state()
+  finally:
+    with_workers.close()
+  resumed = _train(records, mesh, augment=augment, worker_count=2)
+  try:
+    resumed.set_state(state)
+    _assert_same_batches(_take(resumed, 3), expected[3:])
+  finally:
+    resumed.close()
+
+
 def test_train_batch_size_must_divide_over_devices():
   with pytest.raises(ValueError, match=r"batch_size=12 is not divisible by the 8 devices.*"
                                        r"multiple of 8 such as 8 or 16"):
@@ -274,7 +293,7 @@ def _packed(records, spec="holdout"):
   return input_pipeline.PackedDataset(
       name="cremad/in_memory", version="0.0.0", class_names=tuple("ABCDEF"),
       sources={part: records for part in indices}, indices=indices,
-      labels={part: labels[ids] for part, ids in indices.items()})
+      train_label_counts=np.bincount(labels[indices["train"]], minlength=NUM_CLASSES))
 
 
 def test_datasets_info_train_and_eval():
@@ -285,8 +304,8 @@ def test_datasets_info_train_and_eval():
   num_train = len(packed.indices["train"])
   assert info.num_classes == 6 and info.frames_shape == (2, 4, 4, 1)
   assert info.num_train_examples == num_train and info.steps_per_epoch == num_train // 8
-  np.testing.assert_array_equal(info.train_label_counts,
-                                np.bincount(packed.labels["train"], minlength=6))
+  train_labels = [records[i]["label"] for i in packed.indices["train"]]
+  np.testing.assert_array_equal(info.train_label_counts, np.bincount(train_labels, minlength=6))
   assert info.eval_steps["val"] == -(-len(packed.indices["val"]) // 8)
   assert datasets.eval_parts == ("val", "test")
   train_actors = set(splits.split_actors("holdout", range(1001, 1011))["train"])
@@ -311,3 +330,59 @@ def test_datasets_seed_and_errors():
     input_pipeline.Datasets(packed, _data_config(eval_batch_size=20), mesh, seed=0)
   with pytest.raises(ValueError, match="unknown augmentation setting"):
     input_pipeline.Datasets(packed, _data_config(augment={"flip": 0.5}), mesh, seed=0)
+
+
+# ----------------------------------------------------------------------------- packed TFDS data
+
+
+def _build_tiny_fer2013(root, counts=(("Training", 20), ("PublicTest", 5), ("PrivateTest", 3))):
+  """Builds fer2013 from a small random fer2013.csv with tfds_cremad's builder."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  import tfds_cremad  # pylint: disable=g-import-not-at-top
+  manual_dir = root / "manual"
+  manual_dir.mkdir()
+  rng = np.random.default_rng(0)
+  lines = ["emotion,pixels,Usage"]
+  for usage, count in counts:
+    for i in range(count):
+      pixels = " ".join(map(str, rng.integers(0, 256, 48 * 48)))
+      lines.append(f"{i % 7},{pixels},{usage}")
+  (manual_dir / "fer2013.csv").write_text("\n".join(lines) + "\n")
+  builder = tfds_cremad.make_builder("fer2013", root / "data")
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      manual_dir=str(manual_dir)))
+  return str(root / "data")
+
+
+@pytest.fixture(scope="module")
+def fer2013_data_dir(tmp_path_factory):
+  return _build_tiny_fer2013(tmp_path_factory.mktemp("fer2013"))
+
+
+def test_fer2013_through_the_tfds_builder(fer2013_data_dir):
+  config = _data_config(dataset="fer2013", data_dir=fer2013_data_dir, split="standard")
+  datasets = input_pipeline.create_datasets(config, _mesh(8), seed=0)
+  info = datasets.info
+  assert info.num_classes == 7 and info.class_names[0] == "angry"
+  assert info.frames_shape == (1, 48, 48, 1)
+  assert info.num_examples == {"train": 20, "val": 5, "test": 3}
+  assert info.steps_per_epoch == 2 and info.train_label_counts.sum() == 20
+  batch = next(datasets.train_iterator())
+  assert batch["frames"].shape == (8, 1, 48, 48, 1) and batch["frames"].dtype == np.uint8
+  assert batch["vote_distribution"].shape == (8, 7)
+  np.testing.assert_array_equal(np.asarray(batch["vote_distribution"]).argmax(-1),
+                                np.asarray(batch["label"]))
+  seen = []
+  for batch in datasets.eval_batches("val"):
+    seen.extend(np.asarray(batch["index"])[np.asarray(batch["mask"])].tolist())
+  assert sorted(seen) == list(range(5))
+  with pytest.raises(ValueError, match="fer2013 has fixed splits; use 'standard'"):
+    input_pipeline.load_packed_dataset("fer2013", fer2013_data_dir, "holdout")
+
+
+def test_packed_dataset_errors(tmp_path):
+  with pytest.raises(FileNotFoundError, match=r"not built in .*run python -m tfds_cremad\.build "
+                                              r"--config cremad/synthetic_g16_112 --data_dir"):
+    input_pipeline.load_packed_dataset("cremad/synthetic_g16_112", tmp_path, "holdout")
+  with pytest.raises(ValueError, match=r"config.data.dataset='cremad/g99_7'.*choose one of"):
+    input_pipeline.load_packed_dataset("cremad/g99_7", tmp_path, "holdout")

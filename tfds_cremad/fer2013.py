@@ -34,6 +34,8 @@ class Fer2013(tfds.core.GeneratorBasedBuilder):
       raise ValueError(f"source_format must be one of {_SOURCE_FORMATS_HELP}, "
                        f"got {source_format!r}")
     self._source_format = source_format
+    # TFRecord, the TFDS default, needs TensorFlow to write; array_record does not.
+    kwargs.setdefault("file_format", "array_record")
     super().__init__(**kwargs)
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -56,8 +58,15 @@ class Fer2013(tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+    try:
+      manual_dir = dl_manager.manual_dir
+    except AssertionError:  # TFDS's way of saying the manual dir is absent or empty.
+      raise FileNotFoundError(
+          f"no FER2013 source given (the manual dir {dl_manager._manual_dir} is missing "  # pylint: disable=protected-access
+          "or empty): pass --manual_dir with fer2013.csv, the Kaggle train/ and test/ "
+          "folders, or an archive of them") from None
     source_format, source = fer2013.locate(
-        dl_manager.manual_dir, self._source_format,
+        manual_dir, self._source_format,
         cache_dir=dl_manager.download_dir / "fer2013_extracted")
     self.info.metadata["source_format"] = source_format
     return {split: self._generate_examples(source_format, source, split)
@@ -68,9 +77,12 @@ class Fer2013(tfds.core.GeneratorBasedBuilder):
       examples = fer2013.read_csv(source, (split,))
     else:
       examples = fer2013.read_folders(source, (split,))
+    counts = dict.fromkeys(fer2013.FER_CLASSES, 0)
     for example in examples:
+      counts[fer2013.FER_CLASSES[example.label]] += 1
       yield example.source_name, {
           "image": example.image,
           "label": example.label,
           "source_name": example.source_name,
       }
+    self.info.metadata.setdefault("class_counts", {})[split] = counts

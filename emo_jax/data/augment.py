@@ -35,7 +35,10 @@ def _check_clip(frames: np.ndarray, name: str) -> None:
 
 
 def _to_uint8(values: np.ndarray) -> np.ndarray:
-  return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+  """Rounds and clips a float array it may overwrite (a temporary) to uint8."""
+  np.rint(values, out=values)
+  np.clip(values, 0, 255, out=values)
+  return values.astype(np.uint8)
 
 
 def resize_bilinear(frames: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -120,9 +123,11 @@ def brightness_contrast(frames: np.ndarray, rng: np.random.Generator,
   factor = rng.uniform(1.0 - contrast, 1.0 + contrast)
   if delta == 0 and factor == 1:
     return frames.copy()
-  values = frames.astype(np.float32)
-  mean = values.mean()
-  return _to_uint8((values - mean) * factor + mean + delta)
+  mean = frames.mean(dtype=np.float64)
+  # The map is the same for every pixel: apply it once per grey level, then look up.
+  levels = np.arange(256, dtype=np.float64)
+  table = _to_uint8((levels - mean) * factor + mean + delta)
+  return table[frames]
 
 
 def temporal_jitter(frames: np.ndarray, rng: np.random.Generator,
@@ -193,8 +198,8 @@ def gaussian_noise(frames: np.ndarray, rng: np.random.Generator,
     raise ValueError(f"gaussian_noise: stddev must be >= 0, got {stddev}")
   if stddev == 0:
     return frames.copy()
-  noise = rng.normal(0.0, stddev * 255.0, size=frames.shape).astype(np.float32)
-  return _to_uint8(frames.astype(np.float32) + noise)
+  noise = rng.standard_normal(size=frames.shape, dtype=np.float32) * np.float32(stddev * 255.0)
+  return _to_uint8(frames + noise)
 
 
 @dataclasses.dataclass(frozen=True)

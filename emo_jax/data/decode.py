@@ -3,6 +3,10 @@ import dataclasses
 import os
 
 import av
+# cv2 must be loaded before decord: decord's wheel bundles an old libz whose symbols,
+# once loaded first, break OpenCV's PNG decoding for the whole process ("libpng error:
+# bad parameters to zlib", cv2.imread returns None).
+import cv2  # pylint: disable=unused-import
 import numpy as np
 
 from emo_jax.data import cremad
@@ -169,6 +173,8 @@ def decode_video(path: str | os.PathLike, num_frames: int,
   """
   if backend not in BACKENDS:
     raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+  if num_frames <= 0:
+    raise ValueError(f"num_frames must be positive, got {num_frames}")
   path = os.fspath(path)
   check_media_file(path)
   if backend == "pyav":

@@ -55,7 +55,7 @@ EXPRESSIONS = {
                 mouth_open=0.16, mouth_width=-0.10, wrinkle=0.3, fold=0.2),
     "DIS": dict(brow_raise=-0.08, brow_tilt=-0.06, eye_open=-0.40, corner=-0.10,
                 mouth_open=0.03, lip_raise=0.12, wrinkle=1.0, fold=0.8, asym=0.06),
-    "FEA": dict(brow_raise=0.16, brow_tilt=0.10, eye_open=0.60, corner=-0.04,
+    "FEA": dict(brow_raise=0.16, brow_tilt=0.10, eye_open=0.45, corner=-0.04,
                 mouth_open=0.16, mouth_width=0.18),
     "HAP": dict(brow_raise=0.02, eye_open=-0.25, corner=0.18, mouth_open=0.08,
                 mouth_width=0.22, fold=0.7),
@@ -145,7 +145,7 @@ _SKIN_TONES = {
 _HAIR_COLOURS = ((30, 24, 20), (60, 40, 28), (100, 70, 40), (150, 120, 80), (120, 120, 118),
                  (20, 20, 22))
 _SHIRT_COLOURS = ((60, 60, 66), (40, 50, 90), (120, 40, 40), (200, 200, 205), (30, 30, 32),
-                  (70, 100, 70), (150, 120, 90))
+                  (90, 70, 110), (150, 120, 90))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,7 +197,7 @@ def make_actor(seed: int, actor_id: int) -> Actor:
   return Actor(
       actor_id=actor_id, age=age, sex=sex, race=race, ethnicity=ethnicity,
       centre=(rng.uniform(0.45, 0.55), rng.uniform(0.34, 0.41)),
-      half_width=rng.uniform(0.115, 0.135), aspect=rng.uniform(1.25, 1.42),
+      half_width=rng.uniform(0.1, 0.12), aspect=rng.uniform(1.25, 1.42),
       skin=tuple(np.clip(skin, 0, 255)), hair=tuple(hair),
       shirt=tuple(np.array(_SHIRT_COLOURS[rng.integers(len(_SHIRT_COLOURS))], float)),
       backdrop=(rng.uniform(40, 80), rng.uniform(140, 180), rng.uniform(40, 80)),
@@ -338,13 +338,23 @@ def _curve(start, middle, end, num_points=9) -> np.ndarray:
   """Quadratic Bezier from `start` to `end` passing through `middle`: float [N, 2]."""
   start, middle, end = (np.asarray(p, float) for p in (start, middle, end))
   control = 2 * middle - 0.5 * (start + end)
+  return _bezier_basis(num_points) @ np.stack([start, control, end])
+
+
+@functools.lru_cache(maxsize=None)
+def _bezier_basis(num_points: int) -> np.ndarray:
   t = np.linspace(0, 1, num_points)[:, None]
-  return (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t ** 2 * end
+  return np.concatenate([(1 - t) ** 2, 2 * (1 - t) * t, t ** 2], 1)
 
 
 def _arc(centre, axes, start, end, num_points=12) -> np.ndarray:
+  return np.asarray(centre, float) + np.asarray(axes, float) * _unit_arc(start, end, num_points)
+
+
+@functools.lru_cache(maxsize=None)
+def _unit_arc(start: float, end: float, num_points: int) -> np.ndarray:
   angles = np.linspace(start, end, num_points)
-  return np.stack([centre[0] + axes[0] * np.cos(angles), centre[1] + axes[1] * np.sin(angles)], 1)
+  return np.stack([np.cos(angles), np.sin(angles)], 1)
 
 
 def _mix(colour, other, weight) -> tuple:
@@ -369,11 +379,11 @@ def _backdrop(seed: int, actor_id: int, width: int, height: int) -> np.ndarray:
   image = np.asarray(actor.backdrop, np.float32) * (light + 0.04 * folds)[..., None]
   image = np.clip(image, 0, 255).astype(np.uint8)
   torso = _Pose((actor.centre[0] * width, actor.centre[1] * height), actor.half_width * width, 0)
-  shoulders = actor.aspect + 1.9
-  torso.ellipse(image, (0, shoulders + 1.0), (3.0, 1.5), actor.shirt)
-  torso.polygon(image, [(-3.0, shoulders + 1.0), (3.0, shoulders + 1.0), (3.2, 20), (-3.2, 20)],
+  shoulders = actor.aspect + 0.45  # top of the shoulders, just below the chin
+  torso.ellipse(image, (0, shoulders + 1.3), (3.1, 1.3), actor.shirt)
+  torso.polygon(image, [(-3.1, shoulders + 1.3), (3.1, shoulders + 1.3), (3.3, 20), (-3.3, 20)],
                 actor.shirt)
-  torso.ellipse(image, (0, shoulders - 0.45), (0.62, 0.5), _shade(actor.skin, 0.7), 0, 180)
+  torso.ellipse(image, (0, shoulders - 0.05), (0.62, 0.45), _shade(actor.skin, 0.7), 0, 180)
   return image
 
 
@@ -407,7 +417,7 @@ def _draw_head(image: np.ndarray, actor: Actor, pose: _Pose, torso: _Pose, g: di
   opening = max(0.0, g["speech"] + g["mouth_open"])
   # Neck: top follows the head, bottom stays on the (static) torso.
   neck = np.concatenate([pose.points([(-0.45, b * 0.5), (0.45, b * 0.5)]),
-                         torso.points([(0.55, b + 1.7), (-0.55, b + 1.7)])])
+                         torso.points([(0.55, b + 0.6), (-0.55, b + 0.6)])])
   cv2.fillPoly(image, [neck], _shade(skin, 0.82), cv2.LINE_AA, _SHIFT)
   if actor.hair_style == 1:
     pose.ellipse(image, (0, 0.2), (1.2, b * 1.12), actor.hair)
@@ -429,15 +439,20 @@ def _draw_head(image: np.ndarray, actor: Actor, pose: _Pose, torso: _Pose, g: di
 
 def _draw_eyes(image, actor: Actor, pose: _Pose, g: dict):
   s, skin = actor.shape, actor.skin
-  socket = _shade(skin, 0.84)
+  socket = _shade(skin, 0.72)
   brow_colour = tuple(np.minimum(actor.hair, _shade(skin, 0.42)))
   half_height = s["eye_h"] * max(0.04, 1 + g["eye_open"])
   for side in (-1, 1):
     centre = np.array([side * s["eye_dx"], s["eye_v"]])
     width = s["eye_w"]
-    pose.ellipse(image, centre + (0, -0.02), (width * 1.45, 0.17), socket)
+    # Socket shadow from the lower lid up to the brow, so raised brows and wide eyes keep
+    # the dark eye band that face detectors look for.
+    brow_v = s["eye_v"] + s["brow_v"] - g["brow_raise"] - 0.5 * max(g["brow_tilt"], 0)
+    socket_top, socket_bottom = brow_v - 0.02, s["eye_v"] + max(half_height, 0.06) + 0.05
+    pose.ellipse(image, (centre[0], (socket_top + socket_bottom) / 2),
+                 (width * 1.45, (socket_bottom - socket_top) / 2), socket)
     white = _arc(centre, (width, half_height), 0, 2 * np.pi, 24)
-    pose.polygon(image, white, _EYE_WHITE)
+    pose.polygon(image, white, _mix(_EYE_WHITE, socket, 0.35))
     iris = centre + (side * 0.01 + g.get("gaze", 0.0), 0.005)
     pose.ellipse(image, iris, (s["iris"], s["iris"]), _IRIS_COLOURS[int(s["iris_colour"])])
     pose.ellipse(image, iris, (s["iris"] * 0.45, s["iris"] * 0.45), _PUPIL)
@@ -468,9 +483,11 @@ def _draw_eyes(image, actor: Actor, pose: _Pose, g: dict):
 def _draw_nose(image, actor: Actor, pose: _Pose, g: dict):
   s, skin = actor.shape, actor.skin
   tip = s["nose_v"]
+  pose.polygon(image, [(-0.07, s["eye_v"] - 0.12), (0.07, s["eye_v"] - 0.12), (0.09, tip - 0.06),
+                       (-0.09, tip - 0.06)], _mix(skin, (255, 240, 225), 0.18))
   for side in (-1, 1):
     pose.line(image, [(side * 0.1, s["eye_v"] + 0.08), (side * 0.13, tip - 0.05)],
-              _shade(skin, 0.9), 0.03)
+              _shade(skin, 0.85), 0.03)
   pose.ellipse(image, (0, tip), (s["nose_w"], 0.075), _shade(skin, 0.86))
   for side in (-1, 1):
     pose.ellipse(image, (side * s["nose_w"] * 0.5, tip + 0.035), (0.05, 0.025), _shade(skin, 0.45))
@@ -532,3 +549,336 @@ def hash_clip(clip: cremad.ClipName) -> int:
   """A stable integer for a clip name (Python's hash() is salted per process)."""
   return (cremad.SENTENCES.index(clip.sentence) * 100 + cremad.EMOTIONS.index(clip.emotion) * 10
           + cremad.LEVELS.index(clip.level))
+
+
+# ----------------------------------------------------------------------------- audio
+def synthesize_speech(seed: int, plan: ClipPlan, sample_rate: int) -> np.ndarray:
+  """A voiced 'sentence' for the clip: float32 `[num_samples]` in [-1, 1].
+
+  A harmonic tone at the actor's pitch, shaped by the clip's syllable envelope (the same
+  one that opens the mouth), with the emotion's pitch level, range, loudness, tremor and
+  spectral tilt scaled by the clip's intensity, plus a little breath noise.
+  """
+  actor = make_actor(seed, plan.clip.actor)
+  rng = np.random.default_rng([seed, plan.clip.actor, hash_clip(plan.clip), sample_rate, 8])
+  strength = plan.intensity * actor.expressivity
+  neutral, target = VOICES["NEU"], VOICES[plan.clip.emotion]
+  voice = {k: neutral[k] + strength * (target[k] - neutral[k]) for k in neutral}
+  duration = plan.num_frames / float(FPS)
+  seconds = np.arange(int(round(duration * sample_rate))) / sample_rate
+  # Pitch: a random accent per syllable, a falling declination and the emotion's tremor.
+  accents = np.interp(seconds, [(a + b) / 2 for a, b in plan.syllables],
+                      rng.uniform(-1, 1, len(plan.syllables)))
+  f0 = actor.f0 * voice["pitch"] * (1 + voice["pitch_range"] * accents
+                                    - 0.08 * seconds / duration
+                                    + voice["tremor"] * np.sin(2 * np.pi * 6.0 * seconds))
+  phase = 2 * np.pi * np.cumsum(f0) / sample_rate
+  harmonics = np.arange(1, 11)
+  amplitudes = harmonics ** -voice["tilt"] * (harmonics * f0.mean() < sample_rate / 2.2)
+  tone = np.zeros_like(seconds)
+  for k, amplitude in zip(harmonics, amplitudes):
+    if amplitude > 0:
+      tone += amplitude * np.sin(k * phase)
+  tone /= amplitudes.sum()
+  envelope = speech_envelope(plan, seconds)
+  signal = envelope * (voice["energy"] * tone + 0.03 * rng.normal(0, 1, seconds.size))
+  signal += 0.002 * rng.normal(0, 1, seconds.size)  # room noise
+  return np.clip(0.8 * signal, -1, 1).astype(np.float32)
+
+
+def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = WAV_SAMPLE_RATE):
+  """Writes float `[N]` audio in [-1, 1] as 16-bit PCM mono WAV."""
+  pcm = np.round(np.clip(audio, -1, 1) * 32767).astype("<i2")
+  with wave.open(os.fspath(path), "wb") as f:
+    f.setnchannels(1)
+    f.setsampwidth(2)
+    f.setframerate(sample_rate)
+    f.writeframes(pcm.tobytes())
+
+
+def write_flv(path: str | os.PathLike, frames, audio: np.ndarray, frame_size: tuple[int, int]):
+  """Encodes RGB frames (FLV1 video, 29.97 fps) and mono audio (MP3, 44.1 kHz) into an FLV.
+
+  FLV1 (Sorenson H.263) is what FLV players and both decord and PyAV decode; the real
+  files' VP6F cannot be encoded by FFmpeg.
+  """
+  with av.open(os.fspath(path), "w", format="flv") as container:
+    video = container.add_stream("flv", rate=FPS)
+    video.width, video.height = frame_size
+    video.pix_fmt = "yuv420p"
+    video.bit_rate = 700_000
+    video.codec_context.thread_count = 1  # deterministic output
+    sound = container.add_stream("libmp3lame", rate=FLV_SAMPLE_RATE)
+    sound.layout = "mono"
+    sound.bit_rate = 64_000
+    for frame in frames:
+      for packet in video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+        container.mux(packet)
+    for packet in video.encode():
+      container.mux(packet)
+    audio_frame = av.AudioFrame.from_ndarray(audio[None].astype(np.float32), format="flt",
+                                             layout="mono")
+    audio_frame.sample_rate = FLV_SAMPLE_RATE
+    for packet in sound.encode(audio_frame):
+      container.mux(packet)
+    for packet in sound.encode():
+      container.mux(packet)
+
+
+# ----------------------------------------------------------------------------- votes
+_MODALITIES = (("Voice", 0.55), ("Face", 1.0), ("MultiModal", 1.1))  # name, clarity
+# Where a rater who misses the intended emotion goes (vote letter -> share).
+_CONFUSIONS = {
+    "ANG": {"N": 0.40, "D": 0.35, "F": 0.10, "S": 0.10, "H": 0.05},
+    "DIS": {"N": 0.40, "A": 0.30, "S": 0.15, "F": 0.10, "H": 0.05},
+    "FEA": {"N": 0.35, "S": 0.30, "D": 0.15, "A": 0.10, "H": 0.10},
+    "HAP": {"N": 0.70, "F": 0.10, "A": 0.10, "D": 0.05, "S": 0.05},
+    "NEU": {"S": 0.35, "D": 0.20, "A": 0.15, "H": 0.15, "F": 0.15},
+    "SAD": {"N": 0.50, "F": 0.30, "D": 0.10, "A": 0.05, "H": 0.05},
+}
+_NUM_RESPONSES = (np.arange(6, 13), (0.005, 0.02, 0.09, 0.31, 0.51, 0.063, 0.002))
+_RESPONSE_NAMES = ("Anger", "Disgust", "Fear", "Happy", "Neutral", "Sad")
+
+
+def vote_probabilities(emotion: str, intensity: float, clarity: float) -> np.ndarray:
+  """Chance of each vote letter (A D F H N S) for one rater: float64 `[6]`."""
+  if emotion == "NEU":
+    hit = 0.7 + 0.15 * min(clarity, 1.0)
+  else:
+    hit = float(np.clip(0.1 + 0.85 * intensity * clarity, 0.05, 0.95))
+  probabilities = np.array([_CONFUSIONS[emotion].get(v, 0.0) for v in cremad.VOTE_LETTERS])
+  probabilities *= 1 - hit
+  probabilities[cremad.EMOTIONS.index(emotion)] += hit
+  return probabilities / probabilities.sum()
+
+
+def _number(value: float) -> str:
+  """R's write.csv formatting: 15 significant digits, integers without a decimal point."""
+  return "%.15g" % value
+
+
+def _levels(values) -> str:
+  """summaryTable levels: rounded to 2 decimals, ties with a common number of decimals."""
+  values = [round(float(v), 2) for v in values]
+  decimals = max(0 if v == int(v) else 1 if round(v, 1) == v else 2 for v in values)
+  return ":".join(f"{v:.{decimals}f}" for v in values)
+
+
+def simulate_votes(seed: int, plan: ClipPlan) -> dict:
+  """Crowd responses per modality: {modality: {"counts", "ratings", "normalised"}}."""
+  clip = plan.clip
+  rng = np.random.default_rng([seed, clip.actor, hash_clip(clip), 9])
+  actor = make_actor(seed, clip.actor)
+  votes = {}
+  for modality, clarity in _MODALITIES:
+    probabilities = vote_probabilities(clip.emotion, plan.intensity * actor.expressivity, clarity)
+    count = int(rng.choice(_NUM_RESPONSES[0], p=_NUM_RESPONSES[1]))
+    choices = np.sort(rng.choice(6, size=count, p=probabilities))
+    hit = choices == cremad.EMOTIONS.index(clip.emotion)
+    mean = np.where(hit, 35 + 45 * plan.intensity * min(clarity, 1.0), 45.0)
+    mean = np.where(choices == cremad.EMOTIONS.index("NEU"), 65.0, mean)
+    ratings = np.clip(np.round(rng.normal(mean, 15)), 1, 100)
+    normalised = np.clip(ratings * rng.uniform(0.85, 1.1, count) + rng.normal(-4, 6, count), 0,
+                         100)
+    votes[modality] = dict(counts=np.bincount(choices, minlength=6), choices=choices,
+                           ratings=ratings, normalised=normalised)
+  return votes
+
+
+def _vote_row(row_id: str, name: str, vote: dict) -> tuple[str, dict]:
+  """One tabulatedVotes.csv line and the per-emotion mean ratings (-1 when nobody chose it)."""
+  counts, choices = vote["counts"], vote["choices"]
+  winners = [cremad.VOTE_LETTERS[i] for i in np.flatnonzero(counts == counts.max())]
+  means = {}
+  fields = [f'"{row_id}"'] + [str(int(c)) for c in counts]
+  fields += [f'"{name}"', str(len(choices)), _number(counts.max() / len(choices)),
+             f'"{":".join(winners)}"']
+  for key in ("ratings", "normalised"):
+    values = vote[key]
+    per_emotion = [values[choices == i].mean() if counts[i] else -1.0 for i in range(6)]
+    if key == "ratings":
+      means = dict(zip(cremad.VOTE_LETTERS, per_emotion))
+    fields += [_number(values.mean())] + [_number(v) for v in per_emotion]
+    fields.append(_number(np.median(values)))
+  return ",".join(fields), {"vote": ":".join(winners),
+                            "level": _levels([means[w] for w in winners])}
+
+
+def write_metadata(root: pathlib.Path, seed: int, actors, clips) -> None:
+  """Writes VideoDemographics.csv, SentenceFilenames.csv and processedResults/*.csv."""
+  lines = ['"ActorID","Age","Sex","Race","Ethnicity"']
+  for actor_id in actors:
+    a = make_actor(seed, actor_id)
+    lines.append(f'{actor_id},{a.age},"{a.sex}","{a.race}","{a.ethnicity}"')
+  (root / "VideoDemographics.csv").write_text("\n".join(lines) + "\n")
+  # The real SentenceFilenames.csv has no newline after its last line; so has this one.
+  lines = ['"Stimulus_Number","Filename"']
+  lines += [f'{number},"{clip.name}"' for number, clip in enumerate(clips, 1)]
+  (root / "SentenceFilenames.csv").write_text("\n".join(lines))
+  header = ['""', *(f'"{v}"' for v in cremad.VOTE_LETTERS), '"fileName"', '"numResponses"',
+            '"agreement"', '"emoVote"', '"meanEmoResp"']
+  header += [f'"mean{n}Resp"' for n in _RESPONSE_NAMES] + ['"medianEmoResp"', '"meanEmoRespNorm"']
+  header += [f'"mean{n}RespNorm"' for n in _RESPONSE_NAMES] + ['"medianEmoRespNorm"']
+  tabulated = {modality: [] for modality, _ in _MODALITIES}
+  summary = ['"","FileName","VoiceVote","VoiceLevel","FaceVote","FaceLevel","MultiModalVote",'
+             '"MultiModalLevel"']
+  for number, clip in enumerate(clips, 1):
+    votes = simulate_votes(seed, make_clip_plan(seed, clip))
+    fields = [f'"{number}"', f'"{clip.name}"']
+    for block, (modality, _) in enumerate(_MODALITIES, 1):
+      line, result = _vote_row(f"{block}{number:05d}", clip.name, votes[modality])
+      tabulated[modality].append(line)
+      fields += [f'"{result["vote"]}"', f'"{result["level"]}"']
+    summary.append(",".join(fields))
+  (root / "processedResults").mkdir(exist_ok=True)
+  rows = [",".join(header)] + [line for lines in tabulated.values() for line in lines]
+  (root / "processedResults" / "tabulatedVotes.csv").write_text("\n".join(rows) + "\n")
+  (root / "processedResults" / "summaryTable.csv").write_text("\n".join(summary) + "\n")
+
+
+# ----------------------------------------------------------------------------- generate
+def _write_clip(task) -> int:
+  """Renders, encodes and writes one clip's FLV and WAV; returns its frame count."""
+  root, seed, clip, frame_size = task
+  plan = make_clip_plan(seed, clip)
+  audio = synthesize_speech(seed, plan, WAV_SAMPLE_RATE)
+  for folder, suffix in (("AudioWAV", ".wav"), ("VideoFlash", ".flv")):
+    final = os.path.join(root, folder, clip.name + suffix)
+    partial = final + ".partial"  # renamed when complete: no half-written clip survives
+    if suffix == ".wav":
+      write_wav(partial, audio)
+    else:
+      write_flv(partial, render_frames(seed, plan, frame_size), audio, frame_size)
+    os.replace(partial, final)
+  return plan.num_frames
+
+
+def _init_worker():
+  cv2.setNumThreads(1)  # one process per core already
+
+
+def _prepare_out_dir(root: pathlib.Path, overwrite: bool) -> None:
+  """Creates `root`, or empties the synthetic files of a previous tree there."""
+  if root.exists() and not root.is_dir():
+    raise NotADirectoryError(f"--out {root} is a file; give a directory for the synthetic tree")
+  if root.exists() and any(root.iterdir()) and not (root / MARKER_FILE).exists():
+    if not overwrite:
+      raise FileExistsError(
+          f"--out {root} is not empty and holds no {MARKER_FILE}, so it is not a synthetic "
+          "tree made by this module (it may be real data). Choose an empty or new directory, "
+          "or pass overwrite=True (--overwrite) to replace its VideoFlash/*.flv, "
+          "AudioWAV/*.wav and CSV files.")
+  stale = [*root.glob("VideoFlash/*.flv*"), *root.glob("AudioWAV/*.wav*"),
+           *root.glob("processedResults/*.csv"), *root.glob("*.csv"), root / MARKER_FILE]
+  for path in stale:
+    path.unlink(missing_ok=True)
+  for folder in ("VideoFlash", "AudioWAV", "processedResults"):
+    (root / folder).mkdir(parents=True, exist_ok=True)
+
+
+def _check_args(num_actors, seed, clips_per_actor, num_workers, frame_size, sentences):
+  if not isinstance(num_actors, int) or not 1 <= num_actors <= len(cremad.ACTORS):
+    raise ValueError(f"num_actors must be an integer from 1 to {len(cremad.ACTORS)} (CREMA-D "
+                     f"has actors 1001-1091), got {num_actors!r}")
+  if not isinstance(seed, int) or seed < 0:
+    raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+  if clips_per_actor is not None and (not isinstance(clips_per_actor, int)
+                                      or clips_per_actor < 1):
+    raise ValueError(f"clips_per_actor must be a positive integer or None (all 82), got "
+                     f"{clips_per_actor!r}")
+  if not isinstance(num_workers, int) or num_workers < 1:
+    raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
+  if (len(frame_size) != 2 or any(not isinstance(v, int) or v < 64 or v % 2 for v in frame_size)):
+    raise ValueError(f"frame_size must be (width, height), even integers >= 64, got "
+                     f"{frame_size!r}")
+  unknown = [s for s in sentences if s not in cremad.SENTENCES]
+  if not sentences or unknown:
+    raise ValueError(f"sentences must be a non-empty subset of {', '.join(cremad.SENTENCES)}; "
+                     f"unknown: {unknown}")
+
+
+def generate(out_dir: str | os.PathLike, num_actors: int = 10, seed: int = 0,
+             clips_per_actor: int | None = None, num_workers: int | None = None,
+             frame_size: tuple[int, int] = (480, 360), sentences=None,
+             overwrite: bool = False) -> GenerateSummary:
+  """Writes a synthetic CREMA-D tree for actors 1001..1000+num_actors into `out_dir`.
+
+  Args:
+    out_dir: new or empty directory, or a previous synthetic tree (replaced).
+    num_actors: 1..91.
+    seed: the whole tree is a pure function of the seed and the other arguments; the
+      same clip name gets the same content whatever the subset.
+    clips_per_actor: None for all 82 CREMA-D clips per actor, else a class-balanced
+      subset of that many (e.g. 12 for a fast test set).
+    num_workers: processes rendering clips; defaults to the usable CPU cores.
+    frame_size: (width, height), even, >= 64; the real clips are 480x360.
+    sentences: subset of cremad.SENTENCES (default all 12).
+    overwrite: allow writing into a non-empty directory that is not a synthetic tree.
+
+  Returns:
+    GenerateSummary.
+  """
+  started = time.perf_counter()
+  sentences = tuple(cremad.SENTENCES if sentences is None else sentences)
+  frame_size = tuple(frame_size)
+  if num_workers is None:
+    num_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+  _check_args(num_actors, seed, clips_per_actor, num_workers, frame_size, sentences)
+  root = pathlib.Path(out_dir)
+  _prepare_out_dir(root, overwrite)
+  actors = cremad.ACTORS[:num_actors]
+  clips = [clip for actor in actors
+           for clip in select_clips(actor, seed, clips_per_actor, sentences)]
+  tasks = [(os.fspath(root), seed, clip, frame_size) for clip in clips]
+  num_workers = min(num_workers, len(tasks))
+  if num_workers == 1:
+    num_frames = sum(map(_write_clip, tasks))
+  else:
+    # spawn, not fork: the parent may have started JAX's threads.
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(num_workers, initializer=_init_worker) as pool:
+      num_frames = sum(pool.imap(_write_clip, tasks, chunksize=4))
+  write_metadata(root, seed, actors, clips)
+  marker = dict(generator="emo_jax.data.synthetic", version=_GENERATOR_VERSION, seed=seed,
+                num_actors=num_actors, clips_per_actor=clips_per_actor,
+                sentences=list(sentences), frame_size=list(frame_size), num_clips=len(clips))
+  (root / MARKER_FILE).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
+  return GenerateSummary(root=os.fspath(root), actors=tuple(actors), num_clips=len(clips),
+                         num_frames=int(num_frames), frame_size=frame_size, seed=seed,
+                         wall_seconds=time.perf_counter() - started)
+
+
+def main(argv=None) -> GenerateSummary:
+  parser = argparse.ArgumentParser(
+      prog="python -m emo_jax.data.synthetic", description=__doc__.splitlines()[0])
+  parser.add_argument("--out", required=True, help="output directory (new, empty or synthetic)")
+  parser.add_argument("--actors", type=int, default=10, help="number of actors, 1..91")
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--clips_per_actor", type=int, default=None,
+                      help="class-balanced subset per actor (default: all 82)")
+  parser.add_argument("--sentences", default=None,
+                      help="comma-separated sentence codes, e.g. IEO,DFA (default: all 12)")
+  parser.add_argument("--num_workers", type=int, default=None, help="default: CPU cores")
+  parser.add_argument("--frame_size", default="480x360", help="WIDTHxHEIGHT, even, >= 64")
+  parser.add_argument("--overwrite", action="store_true",
+                      help="write into a non-empty directory that is not a synthetic tree")
+  args = parser.parse_args(argv)
+  try:
+    width, height = (int(v) for v in args.frame_size.lower().split("x"))
+  except ValueError:
+    parser.error(f"--frame_size must look like 480x360, got {args.frame_size!r}")
+  try:
+    summary = generate(args.out, num_actors=args.actors, seed=args.seed,
+                       clips_per_actor=args.clips_per_actor, num_workers=args.num_workers,
+                       frame_size=(width, height), overwrite=args.overwrite,
+                       sentences=args.sentences.split(",") if args.sentences else None)
+  except (ValueError, FileExistsError, NotADirectoryError) as error:
+    parser.error(str(error))
+  print(f"wrote {summary.num_clips} clips ({summary.num_frames} frames) of "
+        f"{len(summary.actors)} actors to {summary.root} in {summary.wall_seconds:.1f} s")
+  return summary
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,156 @@
+"""Input pipeline throughput: TFDS array_record clips -> grain -> augmented global batches.
+
+    python -m benchmarks.input_pipeline [--quick] [--dataset cremad/synthetic_g16_112 --data_dir D]
+
+Measures clips per second of `input_pipeline.train_iterator` (read, decode, train
+augmentation, batch, hand to the devices) on 16x112x112x1 uint8 clips, with
+`worker_count` 0 (threads in this process) and 2 (grain worker processes), plus a
+read-only row without augmentation. The clips come from `--dataset` in `--data_dir`
+when it is built there (the whole packed split, not a fold), else from a temporary
+TFDS array_record dataset of random clips written by this benchmark, so the real
+read path is always measured. The first batches (worker start-up) are not timed.
+About 40 s on 2 CPU cores (--quick: ~20 s).
+"""
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import jax
+import numpy as np
+import tensorflow_datasets as tfds
+from etils import epath
+
+from emo_jax import input_pipeline
+from emo_jax import sharding
+
+NUM_FRAMES, SIZE = 16, 112
+NUM_CLASSES = 6
+BATCH_SIZE = 32
+# A typical CREMA-D training setting (see emo_jax/data/augment.py).
+TRAIN_AUGMENT = {"crop_probability": 1.0, "crop_min_area": 0.7, "flip_probability": 0.5,
+                 "brightness": 0.2, "contrast": 0.2, "temporal_min_fraction": 0.8,
+                 "frame_dropout_rate": 0.1}
+
+
+class _RandomClips(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+  """Random 16x112x112x1 clips with CREMA-D's per-clip fields, for this benchmark only."""
+
+  VERSION = tfds.core.Version("1.0.0")
+  # The package folder, also when run as __main__ (TFDS would look beside the file).
+  pkg_dir_path = epath.Path(__file__).parent
+
+  def __init__(self, *, num_clips: int = 0, **kwargs):  # 0: read an existing build.
+    self._num_clips = num_clips
+    super().__init__(**kwargs)
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    return self.dataset_info_from_configs(features=tfds.features.FeaturesDict({
+        "frames": tfds.features.Tensor(shape=(NUM_FRAMES, SIZE, SIZE, 1), dtype=np.uint8,
+                                       encoding=tfds.features.Encoding.BYTES),
+        "audio": tfds.features.Tensor(shape=(None,), dtype=np.float32,
+                                      encoding=tfds.features.Encoding.BYTES),
+        "label": tfds.features.Tensor(shape=(), dtype=np.int64),
+        "actor": tfds.features.Tensor(shape=(), dtype=np.int64),
+        "vote_distribution": tfds.features.Tensor(shape=(NUM_CLASSES,), dtype=np.float32),
+        "clip_name": tfds.features.Text(),
+    }))
+
+  def _split_generators(self, dl_manager):
+    del dl_manager
+    return {"train": self._generate_examples()}
+
+  def _generate_examples(self):
+    rng = np.random.default_rng(0)
+    for i in range(self._num_clips):
+      yield i, {
+          "frames": rng.integers(0, 256, (NUM_FRAMES, SIZE, SIZE, 1), dtype=np.uint8),
+          "audio": rng.normal(size=16000 * 2).astype(np.float32),
+          "label": i % NUM_CLASSES, "actor": 1001 + i % 10,
+          "vote_distribution": np.eye(NUM_CLASSES, dtype=np.float32)[i % NUM_CLASSES],
+          "clip_name": f"clip_{i}",
+      }
+
+
+def _random_clips_source(data_dir: str, num_clips: int):
+  builder = _RandomClips(num_clips=num_clips, data_dir=data_dir, file_format="array_record")
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      verify_ssl=False))
+  return builder.as_data_source("train")
+
+
+def _time_pipeline(source, mesh, worker_count: int, augment, num_batches: int) -> dict:
+  iterator = input_pipeline.train_iterator(
+      source, np.arange(len(source)), mesh=mesh, batch_size=BATCH_SIZE,
+      num_classes=NUM_CLASSES, seed=0, augment_config=augment, worker_count=worker_count,
+      prefetch=4)
+  try:
+    for _ in range(2):  # Warm-up: worker start-up, first reads, jax dispatch.
+      jax.block_until_ready(next(iterator))
+    start = time.perf_counter()
+    for _ in range(num_batches):
+      jax.block_until_ready(next(iterator))
+    seconds = time.perf_counter() - start
+  finally:
+    iterator.close()
+  return {"clips_per_second": round(num_batches * BATCH_SIZE / seconds, 1),
+          "ms_per_batch": round(1000 * seconds / num_batches, 1)}
+
+
+def run(quick: bool = False, dataset: str = "cremad/synthetic_g16_112",
+        data_dir: str | None = None) -> list[dict]:
+  """Times the train pipeline with 0 and 2 workers, and reading without augmentation.
+
+  Returns:
+    One row per setting: name, worker_count, augment, clips_per_second, ms_per_batch,
+    batch_size, num_batches, source, cpu_count.
+  """
+  num_batches = 8 if quick else 24
+  mesh = sharding.create_mesh()
+  with tempfile.TemporaryDirectory() as temporary_dir:
+    source, source_name = _packed_source(dataset, data_dir)
+    if source is None:
+      num_clips = BATCH_SIZE * (num_batches + 4)
+      source = _random_clips_source(temporary_dir, num_clips)
+      source_name = f"temporary array_record, {num_clips} random clips"
+    settings = [("read", 0, None), ("read+augment", 0, TRAIN_AUGMENT),
+                ("read+augment", 2, TRAIN_AUGMENT)]
+    rows = []
+    for name, worker_count, augment in settings:
+      rows.append({"name": f"input_pipeline/{name}/workers={worker_count}",
+                   **_time_pipeline(source, mesh, worker_count, augment, num_batches),
+                   "batch_size": BATCH_SIZE, "num_batches": num_batches,
+                   "source": source_name, "cpu_count": os.cpu_count()})
+  return rows
+
+
+def _packed_source(dataset: str, data_dir: str | None):
+  """The whole packed split of `dataset` if it is built in `data_dir`, else (None, None)."""
+  if not data_dir:
+    return None, None
+  try:
+    packed = input_pipeline.load_packed_dataset(dataset, data_dir, split=None)
+  except FileNotFoundError:
+    return None, None
+  source = packed.sources["train"]
+  return source, f"{dataset} in {data_dir} ({len(source)} clips)"
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--quick", action="store_true", help="fewer batches")
+  parser.add_argument("--dataset", default="cremad/synthetic_g16_112")
+  parser.add_argument("--data_dir", help="TFDS data dir holding --dataset (default: "
+                      "random clips written to a temporary folder)")
+  args = parser.parse_args(argv)
+  rows = run(args.quick, args.dataset, args.data_dir)
+  columns = list(rows[0])
+  print("  ".join(f"{c:>16}" for c in columns))
+  for row in rows:
+    print("  ".join(f"{row[c]!s:>16}" for c in columns))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

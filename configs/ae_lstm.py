@@ -1,0 +1,28 @@
+r"""ConvEncoder -> denoising autoencoder bottleneck -> BiLSTM: the reference project's model.
+
+  python -m emo_jax.train --config=configs/ae_lstm.py:synthetic --workdir=workdirs/ae_lstm
+
+Arguments (comma-separated after the colon): `synthetic` trains on the synthetic
+CREMA-D (built on first use), `runlocal` runs 2 steps on a tiny set (tests). Without
+`synthetic`, it trains on real CREMA-D (`cremad/g16_112`, holdout split), which must be
+built first: `python -m tfds_cremad.build --config g16_112 --data_dir data/tfds
+--manual_dir /path/to/CREMA-D`.
+
+Cost and result (measured, see README): COST_AND_RESULT
+"""
+from configs import common
+from emo_jax.models import presets
+
+
+def get_config(arg=None):
+  args = common.parse_arg(arg, synthetic=False, runlocal=False)
+  config = common.base_config()
+  config.data = common.cremad_data_config(args)
+  config.model = presets.default_model_config("ae_lstm")
+  if args.runlocal:
+    common.runlocal_overrides(config)
+    config.model.encoder.widths = (4, 8)
+    config.model.bottleneck.dim = 8
+    config.model.temporal.hidden_size = 8
+    config.model.head.hidden_sizes = (8,)
+  return config

@@ -1,0 +1,1 @@
+"""Analysis of trained runs: breakdowns, comparison with people, plots, reports, perturbations."""

@@ -1,0 +1,174 @@
+"""Loads a trained run for notebooks and tools: `load(workdir, which="best") -> LoadedRun`.
+
+    run = checkpoints.load("workdirs/ae_lstm")
+    logits, aux = run.model.apply(run.variables, frames, train=False)  # frames [B, T, H, W, C] in [0, 1]
+
+Only the model variables (params, batch_stats) are read, not the optimiser state, so this
+needs neither the dataset nor the optimiser config.
+"""
+import dataclasses
+import json
+import os
+from typing import Any
+
+import jax
+import ml_collections
+import orbax.checkpoint as ocp
+
+from emo_jax import models
+from emo_jax.data import cremad
+from emo_jax.data import fer2013
+
+CONFIG_FILE = "config.json"
+CHECKPOINT_KINDS = ("best", "latest")
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedRun:
+  """A trained model ready for `model.apply(variables, frames, train=False)`.
+
+  Attributes:
+    workdir: where the run lives.
+    config: the run's config (from `workdir/config.json`).
+    model: the EmotionNet the config describes.
+    variables: {"params": ..., "batch_stats": ...} (batch_stats only when the model has
+      BatchNorm), on the default device.
+    step: the training step of the checkpoint.
+    which: "best", "latest" or the step asked for.
+    class_names: names of the logits, in order.
+    frames_shape: one clip as the run's dataset stores it, `[T, S, S, C]`.
+  """
+  workdir: str
+  config: ml_collections.ConfigDict
+  model: models.EmotionNet
+  variables: dict[str, Any]
+  step: int
+  which: str | int
+  class_names: tuple[str, ...]
+  frames_shape: tuple[int, int, int, int]
+
+  @property
+  def num_classes(self) -> int:
+    return len(self.class_names)
+
+
+def read_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config the trainer saved as `workdir/config.json`."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"{path} not found: {workdir} is not a training workdir (the "
+                            "trainer writes config.json when a run starts)")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def dataset_class_names(dataset: str) -> tuple[str, ...]:
+  """Class names of a dataset name such as "cremad/g16_112" or "fer2013"."""
+  return fer2013.FER_CLASSES if dataset.strip().startswith("fer2013") else cremad.EMOTIONS
+
+
+def dataset_frames_shape(dataset: str) -> tuple[int, int, int, int]:
+  """`[T, S, S, C]` of one example of the named dataset, from its builder config."""
+  if dataset.strip().startswith("fer2013"):
+    return (1, fer2013.IMAGE_SIZE, fer2013.IMAGE_SIZE, 1)
+  from tfds_cremad import loading  # pylint: disable=g-import-not-at-top  (slow: TFDS)
+  builder_class, config_name = loading.resolve_name(dataset)
+  config = next(c for c in builder_class.BUILDER_CONFIGS if c.name == config_name)
+  return (config.num_frames, config.size, config.size, config.channels)
+
+
+def _manager(workdir: str, kind: str) -> ocp.CheckpointManager:
+  path = os.path.join(os.path.abspath(workdir), "checkpoints", kind)
+  # Saved with StandardSave; the PyTree handler reads it and allows a partial restore.
+  return ocp.CheckpointManager(path, item_handlers={"state": ocp.PyTreeCheckpointHandler()},
+                               options=ocp.CheckpointManagerOptions(read_only=True))
+
+
+def _best_step(manager: ocp.CheckpointManager, metric: str) -> int | None:
+  """The step with the highest `metric` among those saved with metrics (Orbax keeps them)."""
+  scored = []
+  for step in manager.all_steps():
+    metrics = manager.metrics(step) or {}
+    if metric in metrics:
+      scored.append((float(metrics[metric]), step))
+  return max(scored)[1] if scored else manager.latest_step()
+
+
+def find_checkpoint(workdir: str, which: str | int = "best",
+                    best_metric: str = "accuracy") -> tuple[ocp.CheckpointManager, int]:
+  """The manager and step of a checkpoint: "best", "latest" or a step number.
+
+  Raises:
+    FileNotFoundError: naming what exists, when the checkpoint is not there.
+  """
+  managers = {kind: _manager(workdir, kind) for kind in CHECKPOINT_KINDS}
+  available = {kind: sorted(m.all_steps()) for kind, m in managers.items()}
+  if which == "best":
+    step = _best_step(managers["best"], best_metric)
+    kind = "best"
+  elif which == "latest":
+    step, kind = managers["latest"].latest_step(), "latest"
+  else:
+    step = int(which)
+    kind = next((k for k in ("latest", "best") if step in available[k]), None)
+  if step is None or kind is None:
+    raise FileNotFoundError(
+        f"no {which!r} checkpoint in {os.path.join(workdir, 'checkpoints')} (saved steps: "
+        f"latest {available['latest']}, best {available['best']}); pass --checkpoint best, "
+        "latest or one of those steps")
+  return managers[kind], step
+
+
+def restore_variables(manager: ocp.CheckpointManager, step: int) -> dict[str, Any]:
+  """Reads params (and batch_stats) of a TrainState checkpoint onto the default device."""
+  saved = manager.item_metadata(step)["state"]
+  device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  keys = [key for key in ("params", "batch_stats") if key in saved and saved[key]]
+  abstract = {key: jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+                                saved[key]) for key in keys}
+  restore_args = jax.tree.map(lambda _: ocp.ArrayRestoreArgs(sharding=device), abstract)
+  restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
+      abstract, restore_args=restore_args, partial_restore=True)))["state"]
+  return {key: restored[key] for key in keys}
+
+
+def load(workdir: str, which: str | int = "best") -> LoadedRun:
+  """Loads a run's config, model and variables from its workdir.
+
+  Args:
+    workdir: the `--workdir` of `emo_jax.train`.
+    which: "best" (highest `config.checkpoint.best_metric` on validation), "latest", or a
+      step number.
+
+  Raises:
+    FileNotFoundError: when the workdir, its config or the checkpoint is missing.
+    ValueError: when the checkpoint does not fit the model of the config.
+  """
+  if isinstance(which, str) and which not in CHECKPOINT_KINDS:
+    if not which.isdigit():
+      raise ValueError(f"which must be 'best', 'latest' or a step number, got {which!r}")
+    which = int(which)
+  config = read_config(workdir)
+  class_names = dataset_class_names(config.data.dataset)
+  frames_shape = dataset_frames_shape(config.data.dataset)
+  model = models.create_model(config.model, len(class_names))
+  manager, step = find_checkpoint(workdir, which, config.checkpoint.best_metric)
+  variables = restore_variables(manager, step)
+  manager.close()
+  _check_fits(model, variables, frames_shape, workdir, step)
+  return LoadedRun(workdir=workdir, config=config, model=model, variables=variables, step=step,
+                   which=which, class_names=class_names, frames_shape=frames_shape)
+
+
+def _check_fits(model, variables, frames_shape, workdir, step):
+  """Raises ValueError when the restored variables are not those `model` expects."""
+  expected = jax.eval_shape(
+      lambda: model.init(jax.random.key(0), jax.numpy.zeros((1, *frames_shape)), train=False))
+  expected_shapes = {k: jax.tree.map(lambda x: x.shape, v) for k, v in expected.items()
+                     if k in ("params", "batch_stats") and v}
+  restored_shapes = {k: jax.tree.map(lambda x: x.shape, v) for k, v in variables.items()}
+  if expected_shapes != restored_shapes:
+    raise ValueError(
+        f"the checkpoint at step {step} in {workdir} does not fit the model of its "
+        "config.json (parameter names or shapes differ); was config.json edited, or the "
+        "workdir reused for another model?")
