@@ -1,13 +1,14 @@
 """TFDS build throughput: clips/s and bytes per clip of `cremad` with 1 and 2 workers.
 
-    python -m benchmarks.build [--quick] [--clips_dir DIR]
+    python -m benchmarks.build [--quick] [--cremad_dir DIR]
 
 Generates a synthetic CREMA-D tree once (not timed), then builds the g16_112 shape from
 it into a fresh data dir with 1 and with 2 decoding processes (full: the 10-actor
-`synthetic_g16_112` set, 820 clips; --quick: 2 actors x 6 clips). A real clip's
-decode-and-crop time (the six real clips in ../shared/data/cremad, or --clips_dir) then
-calibrates an estimate of the full 7,442-clip CREMA-D build on 2 cores and its size on
-disk. Full: ~6 min on 2 CPU cores; --quick: ~30 s.
+`synthetic_g16_112` set, 820 clips; --quick: 2 actors x 6 clips). Then the same shape is
+built from real clips (the six in ../shared/data/cremad, or --cremad_dir: a CREMA-D root
+with VideoFlash/ and the CSVs) in one process: its time and bytes per clip (records are
+compressed, so only real clips tell the size), scaled by the 2-worker speedup measured on
+the synthetic set, estimate the full 7,442-clip CREMA-D build on 2 cores and its size.
 """
 import argparse
 import dataclasses
@@ -23,8 +24,8 @@ import tensorflow_datasets as tfds
 from tfds_cremad import cremad
 
 NUM_REAL_CLIPS = 7442
-DEFAULT_CLIPS_DIR = (pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" /
-                     "cremad" / "VideoFlash")
+DEFAULT_CREMAD_DIR = (pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" /
+                      "cremad")
 
 
 def _config(quick: bool) -> cremad.CremadConfig:
@@ -33,10 +34,6 @@ def _config(quick: bool) -> cremad.CremadConfig:
     return shape
   return dataclasses.replace(shape, name="bench_quick_g16_112", num_actors=2,
                              clips_per_actor=6)
-
-
-def _dir_bytes(path: pathlib.Path) -> int:
-  return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def _build(config, data_dir: pathlib.Path, download_dir: pathlib.Path, num_workers: int):
@@ -53,84 +50,79 @@ def _record_stats(builder) -> tuple[int, float]:
   return len(audio), statistics.mean(audio)
 
 
-def _real_clip_seconds(clips_dir: pathlib.Path, config) -> tuple[float, float, int]:
-  """(median decode-and-crop seconds, mean audio samples, clips) over the real clips."""
-  paths = sorted(str(p) for p in clips_dir.glob("*.flv"))
-  if not paths:
-    raise FileNotFoundError(f"no .flv clips in {clips_dir}; pass --clips_dir with real "
-                            "CREMA-D clips (VideoFlash/)")
-  job = lambda path: (path, config.num_frames, config.size, config.grayscale)
-  cremad.decode_clip(job(paths[0]))  # Warm-up: lazy imports, the face cascade.
-  seconds, audio = [], []
-  for path in paths:
-    start = time.perf_counter()
-    result = cremad.decode_clip(job(path))
-    seconds.append(time.perf_counter() - start)
-    audio.append(len(result["audio"]))
-  return statistics.median(seconds), statistics.mean(audio), len(paths)
+def _shard_bytes(builder) -> int:
+  return sum(f.stat().st_size
+             for f in pathlib.Path(os.fspath(builder.data_path)).glob("*.array_record*"))
 
 
-def run(quick: bool = False, clips_dir: str | pathlib.Path | None = None) -> list[dict]:
+def _real_build(cremad_dir: pathlib.Path, shape, data_dir: pathlib.Path) -> dict:
+  """Builds `shape` from the real clips in `cremad_dir`, in one process."""
+  config = dataclasses.replace(shape, name="bench_real_g16_112", synthetic=False)
+  builder = cremad.Cremad(config=config, data_dir=data_dir, num_workers=0)
+  start = time.perf_counter()
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(manual_dir=cremad_dir))
+  seconds = time.perf_counter() - start
+  num_clips, mean_audio = _record_stats(builder)
+  return {"name": "real_clips/build_1_process", "num_clips": num_clips,
+          "seconds_per_clip": round(seconds / num_clips, 3),
+          "bytes_per_clip": round(_shard_bytes(builder) / num_clips),
+          "mean_audio_seconds": round(mean_audio / cremad.SAMPLE_RATE, 2)}
+
+
+def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None) -> list[dict]:
   """Builds with 1 and 2 workers and extrapolates to the real CREMA-D.
 
   Returns:
-    Rows: "build/workers=1" and "build/workers=2" (clips, seconds, clips_per_second,
-    bytes_per_clip, speedup), "real_clip/decode_crop" (seconds_per_clip in one process)
-    and "extrapolated/cremad_g16_112" (build minutes on 2 cores and GB on disk for the
-    7,442 real clips; omitted without real clips).
+    Rows: "build/workers=1" and "build/workers=2" (synthetic: clips, seconds,
+    clips_per_second, bytes_per_clip; speedup), "real_clips/build_1_process"
+    (seconds_per_clip, bytes_per_clip) and "extrapolated/cremad_g16_112" (build minutes
+    on 2 cores and GB on disk for the 7,442 real clips); the last two only when real clips
+    are found.
   """
-  config = _config(quick)
+  shape = _config(quick)
   rows = []
   with tempfile.TemporaryDirectory(prefix="bench_build_") as tmp:
     tmp = pathlib.Path(tmp)
     start = time.perf_counter()
-    cremad.synthetic_tree(config, tmp / "downloads")  # Untimed; the builds reuse it.
+    cremad.synthetic_tree(shape, tmp / "downloads")  # Untimed; the builds reuse it.
     generate_seconds = time.perf_counter() - start
     for num_workers in (1, 2):
-      builder, seconds = _build(config, tmp / f"data_{num_workers}", tmp / "downloads",
+      builder, seconds = _build(shape, tmp / f"data_{num_workers}", tmp / "downloads",
                                 num_workers)
       num_clips, mean_audio = _record_stats(builder)
-      size = _dir_bytes(pathlib.Path(os.fspath(builder.data_path)))
       rows.append({
           "name": f"build/workers={num_workers}",
-          "config": config.name,
+          "config": shape.name,
           "num_clips": num_clips,
           "seconds": round(seconds, 1),
           "clips_per_second": round(num_clips / seconds, 2),
-          "bytes_per_clip": round(size / num_clips),
+          "bytes_per_clip": round(_shard_bytes(builder) / num_clips),
           "mean_audio_seconds": round(mean_audio / cremad.SAMPLE_RATE, 2),
           "generate_tree_seconds": round(generate_seconds, 1),
       })
-  rows[1]["speedup"] = round(rows[1]["clips_per_second"] / rows[0]["clips_per_second"], 2)
-  clips_dir = pathlib.Path(clips_dir or DEFAULT_CLIPS_DIR)
-  if not list(clips_dir.glob("*.flv")):
-    return rows
-  real_seconds, real_audio, num_real = _real_clip_seconds(clips_dir, config)
-  rows.append({"name": "real_clip/decode_crop", "num_clips": num_real,
-               "seconds_per_clip": round(real_seconds, 3),
-               "mean_audio_seconds": round(real_audio / cremad.SAMPLE_RATE, 2)})
-  # Per-clip bytes: frames are fixed-size, audio scales with the clip's duration; the
-  # rest (strings, scalars, framing) is taken from the synthetic build.
-  frame_bytes = config.num_frames * config.size * config.size * config.channels
-  synthetic_audio_bytes = 4 * rows[0]["mean_audio_seconds"] * cremad.SAMPLE_RATE
-  other_bytes = rows[0]["bytes_per_clip"] - frame_bytes - synthetic_audio_bytes
-  real_bytes_per_clip = frame_bytes + 4 * real_audio + max(other_bytes, 0)
-  # Parallel efficiency on 2 workers as measured on the synthetic build.
-  build_seconds = NUM_REAL_CLIPS * real_seconds / rows[1]["speedup"]
-  rows.append({"name": "extrapolated/cremad_g16_112", "num_clips": NUM_REAL_CLIPS,
-               "num_workers": 2, "build_minutes": round(build_seconds / 60, 1),
-               "bytes_per_clip": round(real_bytes_per_clip),
-               "gigabytes": round(NUM_REAL_CLIPS * real_bytes_per_clip / 1e9, 2)})
+    rows[1]["speedup"] = round(rows[1]["clips_per_second"] / rows[0]["clips_per_second"], 2)
+    cremad_dir = pathlib.Path(cremad_dir or DEFAULT_CREMAD_DIR)
+    if not list(cremad_dir.glob("VideoFlash/*.flv")):
+      return rows
+    real = _real_build(cremad_dir, shape, tmp / "real")
+  rows.append(real)
+  build_seconds = NUM_REAL_CLIPS * real["seconds_per_clip"] / rows[1]["speedup"]
+  rows.append({"name": "extrapolated/cremad_g16_112",
+               "num_clips": NUM_REAL_CLIPS, "num_workers": 2,
+               "build_minutes": round(build_seconds / 60, 1),
+               "gigabytes": round(NUM_REAL_CLIPS * real["bytes_per_clip"] / 1e9, 2)})
   return rows
 
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--quick", action="store_true", help="2 actors x 6 clips")
-  parser.add_argument("--clips_dir", help=f"real .flv clips (default {DEFAULT_CLIPS_DIR})")
+  parser.add_argument("--cremad_dir",
+                      help=f"CREMA-D root with real clips (default {DEFAULT_CREMAD_DIR})")
   args = parser.parse_args(argv)
   tfds.disable_progress_bar()
-  for row in run(args.quick, args.clips_dir):
+  for row in run(args.quick, args.cremad_dir):
     print("  ".join(f"{key}={value}" for key, value in row.items()))
   return 0
 

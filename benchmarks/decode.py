@@ -10,7 +10,9 @@ Each method turns a clip into 16 uniformly sampled, face-cropped 112x112 grey fr
                seek with CAP_PROP_POS_FRAMES to each sampled frame and read it.
 One warm-up pass over the clips, then the median of several timed passes. On the six
 real CREMA-D clips (../shared/data/cremad) this takes ~25 s on 2 CPU cores (--quick:
-~12 s).
+~12 s). Measured there on an otherwise idle machine: decord 7.7, pyav 9.1, opencv_seek
+2.4 clips/s (decode alone: 29, 28, 3.7 clips/s); the Haar face detection (~75 ms per
+16 frames) dominates the first two.
 """
 import argparse
 import pathlib
@@ -118,7 +120,7 @@ def main(argv=None) -> int:
     print(f"error: {e}", file=sys.stderr)
     return 1
   columns = list(rows[0])
-  widths = [max(len(c), 8) for c in columns]
+  widths = [max(len(c), *(len(str(row[c])) for row in rows)) for c in columns]
   print("  ".join(f"{c:>{w}}" for c, w in zip(columns, widths)))
   for row in rows:
     print("  ".join(f"{row[c]!s:>{w}}" for c, w in zip(columns, widths)))

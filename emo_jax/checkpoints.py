@@ -111,6 +111,9 @@ def find_checkpoint(workdir: str, which: str | int = "best",
   else:
     step = int(which)
     kind = next((k for k in ("latest", "best") if step in available[k]), None)
+  for other, manager in managers.items():
+    if other != kind:
+      manager.close()
   if step is None or kind is None:
     raise FileNotFoundError(
         f"no {which!r} checkpoint in {os.path.join(workdir, 'checkpoints')} (saved steps: "

@@ -8,7 +8,6 @@ the crowd raters' face-only votes; FER2013 runs skip those parts and say why.
 """
 import argparse
 import json
-import logging
 import os
 import sys
 
@@ -187,7 +186,6 @@ def main(argv=None) -> int:
                       help="CREMA-D clone or synthetic tree with the metadata CSVs "
                       "(default: where the dataset was built from)")
   args = parser.parse_args(argv)
-  logging.getLogger().setLevel(logging.INFO)
   result = evaluate_run(args.workdir, args.checkpoint, args.split, args.out, args.metadata_dir)
   print(f"{result['num_clips']} clips: accuracy {result['accuracy']:.4f}, UAR "
         f"{result['balanced_accuracy']:.4f}, macro F1 {result['macro_f1']:.4f}")

@@ -2,6 +2,8 @@
 
 `create_datasets(config.data, mesh, seed) -> Datasets`; the trainer uses
 `datasets.info`, `datasets.train_iterator()` and `datasets.eval_batches("val")`.
+`load_packed_dataset` opens a build and applies the split; `train_iterator` and
+`eval_batches` also work on any in-memory records (`len()` and `[i]` -> dict).
 
 config.data fields read here (the defaults live in the config files):
   dataset: "cremad/<builder config>" (e.g. "cremad/g16_112", "cremad/synthetic_g16_112")
@@ -308,7 +310,11 @@ def num_eval_batches(num_records: int, batch_size: int) -> int:
 
 
 class Datasets:
-  """The train and evaluation data of one run: `info`, `train_iterator()`, `eval_batches(part)`."""
+  """The train and evaluation data of one run: `info`, `train_iterator()`, `eval_batches(part)`.
+
+  `packed` is the opened dataset: an evaluation batch's `index` is a record index into
+  `packed.sources[part]` (for CREMA-D also into `tfds_cremad.load_index`'s arrays).
+  """
 
   def __init__(self, packed: PackedDataset, data_config: ml_collections.ConfigDict,
                mesh: Mesh, seed: int):
@@ -408,7 +414,8 @@ def load_packed_dataset(dataset: str, data_dir: str, split: str | None) -> Packe
     tfds_cremad.DatasetNotBuiltError: (a FileNotFoundError) the dataset is not built
       in `data_dir`; the message has the command that builds it.
   """
-  import tfds_cremad  # pylint: disable=g-import-not-at-top  # Heavy; only real data needs it.
+  # Imported here: TFDS and the builders are heavy, and only packed data needs them.
+  import tfds_cremad  # pylint: disable=g-import-not-at-top
   data_dir = os.path.expanduser(os.fspath(data_dir))
   try:
     builder = tfds_cremad.load_builder(dataset, data_dir)

@@ -38,3 +38,16 @@ def tiny_data_dir(tmp_path_factory):
   data_dir = tmp_path_factory.mktemp("tfds")
   tfds_cremad.make_builder("cremad/synthetic_tiny", data_dir).download_and_prepare()
   return data_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_trained_workdir(tiny_data_dir, tmp_path_factory):
+  """A workdir of `configs/ae_lstm.py:runlocal` trained for its 2 steps on synthetic_tiny,
+  trained once per session for the tests that read trained runs (evaluate, ablation, load)."""
+  from configs import ae_lstm
+  from emo_jax import trainer
+  config = ae_lstm.get_config("runlocal")
+  config.data.data_dir = str(tiny_data_dir)
+  workdir = tmp_path_factory.mktemp("tiny_trained_run")
+  trainer.train_and_evaluate(config, str(workdir))
+  return workdir

@@ -11,6 +11,7 @@ import pytest
 
 from emo_jax import models
 from emo_jax.models import presets
+from emo_jax.models import testing
 
 NUM_CLASSES = 6
 NUM_FRAMES = 3
@@ -30,8 +31,8 @@ AUX_KEYS = {
 
 
 def _key(seed):
-  # The "rbg" generator: XLA on CPU compiles a model's init many times faster than with
-  # the default threefry, which dominates these tests' time otherwise.
+  # The "rbg" generator: XLA on CPU compiles random numbers (dropout, noise) many times
+  # faster than with the default threefry.
   return jax.random.key(seed, impl="rbg")
 
 
@@ -62,8 +63,9 @@ def _frames(batch, num_frames=NUM_FRAMES, seed=0):
                      jnp.float32)
 
 
-def _init(model, frames):
-  return jax.jit(lambda x: model.init({"params": _key(0)}, x, train=False))(frames)
+def _init(model, frames, seed=0):
+  # Numpy-filled variables of the real structure: a compiled init takes seconds on CPU.
+  return testing.numpy_variables(model, frames, train=False, seed=seed)
 
 
 def _train_rngs(seed=1):
@@ -153,6 +155,7 @@ def test_3d_networks_ignore_what_masked_frames_hold():
 
 @pytest.mark.parametrize("kind", ["ae_lstm", "c3d"])
 def test_apply_traces_once_per_shape(kind):
+  chex.clear_trace_counter()  # The counter is per function name, across parametrisations.
   model = models.create_model(tiny_config(kind), NUM_CLASSES)
   variables = _init(model, _frames(2))
 
@@ -199,6 +202,10 @@ def test_remat_gives_the_same_outputs_and_gradients():
   remat_model = models.create_model(config, NUM_CLASSES)
   frames = _frames(2)
   variables = _init(model, frames)
+  primitives = lambda m: {eqn.primitive.name for eqn in jax.make_jaxpr(
+      lambda v: m.apply(v, frames, train=False))(variables).jaxpr.eqns}
+  remat_names = {"remat2", "remat", "checkpoint"}  # jax.checkpoint's primitive, by version.
+  assert primitives(remat_model) & remat_names and not primitives(model) & remat_names
   loss, grads = _loss_and_grads(model, variables, frames)
   remat_loss, remat_grads = _loss_and_grads(remat_model, variables, frames)
   np.testing.assert_allclose(remat_loss, loss, rtol=1e-5)
@@ -231,7 +238,7 @@ def test_pretrained_encoder_round_trips_into_a_fresh_model(tmp_path):
   config.encoder.widths = (4, 8)
   config.encoder.pretrained = str(tmp_path / "fer_encoder")
   video_model = models.create_model(config, NUM_CLASSES)
-  fresh = jax.jit(lambda x: video_model.init({"params": _key(5)}, x, train=False))(_frames(2))
+  fresh = _init(video_model, _frames(2), seed=5)
   loaded = models.load_pretrained_from_config(fresh, config)
   for collection in ("params", "batch_stats"):
     jax.tree.map(np.testing.assert_array_equal, loaded[collection]["encoder"],

@@ -11,18 +11,19 @@ from emo_jax.models import conv3d
 from emo_jax.models import conv_encoder
 from emo_jax.models import head
 from emo_jax.models import resnet
+from emo_jax.models import testing
 
 
 def _key(seed):
-  # The "rbg" generator: XLA on CPU compiles a model's init many times faster than with
-  # the default threefry, which dominates these tests' time otherwise.
+  # The "rbg" generator: XLA on CPU compiles random numbers (dropout, noise) many times
+  # faster than with the default threefry.
   return jax.random.key(seed, impl="rbg")
 
 
 def _init_apply(model, *inputs, **kwargs):
-  """Jitted init and evaluation apply: `(variables, output)`."""
-  variables = jax.jit(functools.partial(model.init, train=False, **kwargs))(
-      _key(0), *inputs)
+  """Numpy-filled variables (a compiled init takes seconds on CPU) and a jitted
+  evaluation apply: `(variables, output)`."""
+  variables = testing.numpy_variables(model, *inputs, train=False, **kwargs)
   output = jax.jit(functools.partial(model.apply, train=False, **kwargs))(variables, *inputs)
   return variables, output
 
@@ -61,7 +62,7 @@ def test_resnet18_encodes_frames():
 def test_frozen_encoder_keeps_batchnorm_statistics_and_stops_gradients():
   images = _images((4, 16, 16, 1))
   model = conv_encoder.ConvEncoder(widths=(4,), frozen=True)
-  variables = model.init(_key(0), images, train=False)
+  variables = testing.numpy_variables(model, images, train=False)
   features, updates = model.apply(variables, images, train=True, mutable=["batch_stats"])
   jax.tree.map(np.testing.assert_array_equal, updates["batch_stats"], variables["batch_stats"])
   grads = jax.grad(lambda p: model.apply({**variables, "params": p}, images, train=True,

@@ -222,9 +222,10 @@ class Cremad(tfds.core.GeneratorBasedBuilder):
     try:
       root = pathlib.Path(os.fspath(dl_manager.manual_dir))
     except AssertionError:  # TFDS's way of saying the manual dir is absent or empty.
+      given = dl_manager._manual_dir  # pylint: disable=protected-access
       raise MissingSourceError(
-          f"no CREMA-D clone given for {self.builder_config.name} (the manual dir "
-          f"{dl_manager._manual_dir} is missing or empty): get it with "  # pylint: disable=protected-access
+          f"no CREMA-D clone given for {self.builder_config.name} (the manual dir {given} "
+          "is missing or empty): get it with "
           f"`{cremad_data.CLONE_COMMAND}` and pass --manual_dir /path/to/CREMA-D, or "
           "build a synthetic_* config") from None
     if not (root / "VideoFlash").is_dir():

@@ -49,7 +49,8 @@ class Fer2013(tfds.core.GeneratorBasedBuilder):
             "source_name": tfds.features.Text(),
         }),
         supervised_keys=("image", "label"),
-        homepage="https://www.kaggle.com/c/challenges-in-representation-learning-facial-expression-recognition-challenge",
+        homepage=("https://www.kaggle.com/c/challenges-in-representation-learning-facial-"
+                  "expression-recognition-challenge"),
         citation="""@inproceedings{goodfellow2013challenges,
   title={Challenges in representation learning: A report on three machine learning contests},
   author={Goodfellow, Ian J and others},
@@ -61,10 +62,11 @@ class Fer2013(tfds.core.GeneratorBasedBuilder):
     try:
       manual_dir = dl_manager.manual_dir
     except AssertionError:  # TFDS's way of saying the manual dir is absent or empty.
+      given = dl_manager._manual_dir  # pylint: disable=protected-access
       raise FileNotFoundError(
-          f"no FER2013 source given (the manual dir {dl_manager._manual_dir} is missing "  # pylint: disable=protected-access
-          "or empty): pass --manual_dir with fer2013.csv, the Kaggle train/ and test/ "
-          "folders, or an archive of them") from None
+          f"no FER2013 source given (the manual dir {given} is missing or empty): pass "
+          "--manual_dir with fer2013.csv, the Kaggle train/ and test/ folders, or an "
+          "archive of them") from None
     source_format, source = fer2013.locate(
         manual_dir, self._source_format,
         cache_dir=dl_manager.download_dir / "fer2013_extracted")

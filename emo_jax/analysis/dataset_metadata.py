@@ -81,9 +81,10 @@ def metadata_root_candidates(builder) -> list[pathlib.Path]:
   config = builder.builder_config
   if getattr(config, "synthetic", False):
     # Where `tfds_cremad.cremad.synthetic_tree` generates it with the default download dir.
-    name = (f"synthetic_cremad-seed{config.seed}-actors{config.num_actors}"
-            f"-clips{config.clips_per_actor or 'all'}")
-    candidates.append(pathlib.Path(os.fspath(builder.data_dir)) / "downloads" / name)
+    prefix = (f"synthetic_cremad-seed{config.seed}-actors{config.num_actors}"
+              f"-clips{config.clips_per_actor or 'all'}")
+    downloads = pathlib.Path(os.fspath(builder.data_dir)) / "downloads"
+    candidates += sorted(downloads.glob(prefix + "*"))
   return candidates
 
 
@@ -113,7 +114,8 @@ def load_clip_metadata(data_config, record_indices: np.ndarray, labels: np.ndarr
   if not is_cremad(data_config.dataset):
     return ClipMetadata(None, None, (FER2013_SKIP_REASON,))
   import tfds_cremad  # pylint: disable=g-import-not-at-top  (slow: TFDS)
-  builder = tfds_cremad.load_builder(data_config.dataset, data_config.data_dir)
+  builder = tfds_cremad.load_builder(data_config.dataset,
+                                     os.path.expanduser(os.fspath(data_config.data_dir)))
   clip_names = clip_names_for_records(tfds_cremad.load_index(builder), record_indices, labels)
   root = find_metadata_root(builder, metadata_dir)
   if root is None:

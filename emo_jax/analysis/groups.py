@@ -1,5 +1,5 @@
 """Accuracy by group (actor, demographic, emotion level) with Wilson 95% confidence intervals."""
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 import dataclasses
 import math
 
@@ -107,13 +107,10 @@ def cremad_breakdowns(correct: Sequence[bool], clip_names: Sequence[str],
      "level": ..., "emotion": ...}, each a list of GroupAccuracy.
   """
   clips = [cremad.parse_clip_name(name) for name in clip_names]
-  actors = np.array([clip.actor for clip in clips], np.int64)
-  by_field: dict[str, Callable[[cremad.ClipName], str]] = {
-      field: (lambda clip, field=field: _demographic_value(demographics.get(clip.actor), field))
-      for field in DEMOGRAPHIC_FIELDS}
-  breakdowns = {"actor": group_accuracy(correct, actors)}
-  for field, value_of in by_field.items():
-    breakdowns[field] = group_accuracy(correct, [value_of(clip) for clip in clips])
+  breakdowns = {"actor": group_accuracy(correct, np.array([c.actor for c in clips], np.int64))}
+  for field in DEMOGRAPHIC_FIELDS:
+    values = [_demographic_value(demographics.get(c.actor), field) for c in clips]
+    breakdowns[field] = group_accuracy(correct, values)
   breakdowns["level"] = group_accuracy(correct, [clip.level for clip in clips], order=cremad.LEVELS)
   breakdowns["emotion"] = group_accuracy(correct, [clip.emotion for clip in clips],
                                          order=cremad.EMOTIONS)

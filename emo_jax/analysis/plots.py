@@ -176,3 +176,30 @@ def plot_embeddings(embeddings: np.ndarray, labels: np.ndarray, class_names: Seq
           points, actors, os.path.join(out_dir, f"embeddings_{method}_by_actor.png"),
           f"Clip embeddings ({method_name}), coloured by actor"))
   return paths
+
+
+def plot_grouped_bars(values: dict[str, dict[str, float]], path: str, title: str,
+                      ylabel: str) -> str:
+  """Bars per category (outer keys on the x axis) and series (inner keys, one colour each).
+
+  Args:
+    values: category -> series -> value (a missing series leaves a gap).
+    path: the .png to write.
+    title: figure title.
+    ylabel: y axis label.
+  """
+  categories = list(values)
+  series = list(dict.fromkeys(s for inner in values.values() for s in inner))
+  width = 0.8 / max(len(series), 1)
+  fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(categories) * max(len(series), 1) * 0.6 + 2), 4))
+  for index, name in enumerate(series):
+    xs = [i + (index - (len(series) - 1) / 2) * width for i in range(len(categories))]
+    ys = [values[c].get(name, np.nan) for c in categories]
+    ax.bar(xs, ys, width=width, label=name)
+  ax.set_xticks(range(len(categories)), categories, rotation=30, ha="right")
+  ax.set_ylabel(ylabel)
+  ax.set_title(title)
+  ax.grid(axis="y", alpha=0.3)
+  if len(series) > 1:
+    ax.legend(fontsize=8)
+  return _save(fig, path)

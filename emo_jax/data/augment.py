@@ -44,7 +44,7 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
 def resize_bilinear(frames: np.ndarray, height: int, width: int) -> np.ndarray:
   """Bilinear resize of every frame, `[T, h, w, C] -> [T, height, width, C]` uint8.
 
-  Pixel centres are aligned (as `cv2.INTER_LINEAR` and `jax.image.resize`);
+  Pixel centres are aligned, as `cv2.INTER_LINEAR` (no antialiasing when shrinking);
   resizing to the same size returns an exact copy.
   """
   _check_clip(frames, "resize_bilinear")

@@ -221,7 +221,7 @@ class ClipPlan:
   syllables: tuple                # (start, end) seconds of each syllable
   motion: dict                    # head pose offsets, sway amplitudes, frequencies, phases
   gain: tuple[float, float]       # brightness at the start and the end
-  tint: tuple[float, float, float]
+  tint: tuple[float, float]       # white balance: offsets of the U and V planes
   noise_level: int                # index into the noise banks
   blinks: tuple                   # frame indices where a blink starts
   gaze: float
@@ -256,7 +256,7 @@ def make_clip_plan(seed: int, clip: cremad.ClipName) -> ClipPlan:
       apex=rng.uniform(0.35, 0.65), hold=rng.uniform(0.05, 0.15),
       residual=rng.uniform(0.3, 0.6), syllables=syllables, motion=motion,
       gain=(gain, gain + rng.uniform(-0.1, 0.1)),
-      tint=tuple(rng.uniform(0.95, 1.05, 3)), noise_level=int(rng.integers(3)),
+      tint=tuple(rng.uniform(-6, 6, 2)), noise_level=int(rng.integers(3)),
       blinks=blinks, gaze=rng.uniform(-0.03, 0.03))
 
 
@@ -311,19 +311,21 @@ class _Pose:
   """Maps face coordinates (units of the face half-width, v down) to fixed-point pixels."""
 
   def __init__(self, centre: tuple[float, float], scale: float, roll_degrees: float):
-    self.centre, self.scale, self.roll = np.asarray(centre, float), scale, roll_degrees
-    angle = np.deg2rad(roll_degrees)
-    self.matrix = scale * np.array([[np.cos(angle), -np.sin(angle)],
-                                    [np.sin(angle), np.cos(angle)]])
+    self.scale, self.roll = scale, roll_degrees
+    angle, one = np.deg2rad(roll_degrees), 1 << _SHIFT
+    self._cos, self._sin = scale * np.cos(angle) * one, scale * np.sin(angle) * one
+    self._x, self._y = centre[0] * one, centre[1] * one
+    self._matrix = np.array([[self._cos, self._sin], [-self._sin, self._cos]])
+    self._offset = np.array([self._x, self._y])
 
   def points(self, uv) -> np.ndarray:
-    pixels = np.asarray(uv, float).reshape(-1, 2) @ self.matrix.T + self.centre
-    return np.round(pixels * (1 << _SHIFT)).astype(np.int32)
+    return np.rint(np.asarray(uv, float) @ self._matrix + self._offset).astype(np.int32)
 
   def ellipse(self, image, centre, axes, colour, start=0, end=360):
-    (x, y), = self.points(centre)
-    axes = tuple(int(round(a * self.scale * (1 << _SHIFT))) for a in axes)
-    cv2.ellipse(image, (int(x), int(y)), axes, self.roll, start, end, colour, -1, cv2.LINE_AA,
+    u, v = centre
+    x, y = self._x + self._cos * u - self._sin * v, self._y + self._sin * u + self._cos * v
+    axes = (round(axes[0] * self.scale * (1 << _SHIFT)), round(axes[1] * self.scale * (1 << _SHIFT)))
+    cv2.ellipse(image, (round(x), round(y)), axes, self.roll, start, end, colour, -1, cv2.LINE_AA,
                 _SHIFT)
 
   def polygon(self, image, uv, colour):
@@ -331,14 +333,13 @@ class _Pose:
 
   def line(self, image, uv, colour, thickness):
     cv2.polylines(image, [self.points(uv)], False, colour,
-                  max(1, int(round(thickness * self.scale))), cv2.LINE_AA, _SHIFT)
+                  max(1, round(thickness * self.scale)), cv2.LINE_AA, _SHIFT)
 
 
 def _curve(start, middle, end, num_points=9) -> np.ndarray:
   """Quadratic Bezier from `start` to `end` passing through `middle`: float [N, 2]."""
-  start, middle, end = (np.asarray(p, float) for p in (start, middle, end))
-  control = 2 * middle - 0.5 * (start + end)
-  return _bezier_basis(num_points) @ np.stack([start, control, end])
+  control = (2 * middle[0] - 0.5 * (start[0] + end[0]), 2 * middle[1] - 0.5 * (start[1] + end[1]))
+  return _bezier_basis(num_points) @ np.array([start, control, end], float)
 
 
 @functools.lru_cache(maxsize=None)
@@ -360,6 +361,10 @@ def _unit_arc(start: float, end: float, num_points: int) -> np.ndarray:
 def _mix(colour, other, weight) -> tuple:
   weight = float(np.clip(weight, 0, 1))
   return tuple(float(a) * (1 - weight) + float(b) * weight for a, b in zip(colour, other))
+
+
+def _luma(colour) -> float:
+  return 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
 
 
 def _shade(colour, factor) -> tuple:
@@ -389,11 +394,11 @@ def _backdrop(seed: int, actor_id: int, width: int, height: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=2)
 def _noise_banks(seed: int, width: int, height: int) -> tuple:
-  """Per noise level, (positive, negative) uint8 noise larger than a frame; frames use crops."""
+  """Per noise level, (positive, negative) uint8 luma noise larger than a frame; frames crop it."""
   rng = np.random.default_rng([seed, 5])
   banks = []
   for sigma in _NOISE_SIGMAS:
-    noise = rng.normal(0, sigma, (height + _NOISE_PAD, width + _NOISE_PAD, 3)).astype(np.float32)
+    noise = rng.normal(0, sigma, (height + _NOISE_PAD, width + _NOISE_PAD)).astype(np.float32)
     banks.append((np.clip(noise, 0, 255).astype(np.uint8),
                   np.clip(-noise, 0, 255).astype(np.uint8)))
   return tuple(banks)
@@ -425,8 +430,13 @@ def _draw_head(image: np.ndarray, actor: Actor, pose: _Pose, torso: _Pose, g: di
     pose.ellipse(image, (0, -0.25), (1.06, b * 0.92), actor.hair)
   for side in (-1, 1):
     pose.ellipse(image, (side * 0.98, s["eye_v"] + 0.15), (0.13, 0.26), _shade(skin, 0.9))
-  pose.ellipse(image, (0, 0), (1.0, b), skin, 180, 360)
-  pose.ellipse(image, (0, 0), (1.0, b + 0.5 * opening), skin, 0, 180)
+  # Face with a shaded rim (a lit, rounded face), so the cheeks read brighter than the
+  # eye band and the edges even when the frame is downscaled for face detection.
+  jaw = b + 0.5 * opening
+  pose.ellipse(image, (0, 0), (1.0, b), _shade(skin, 0.8), 180, 360)
+  pose.ellipse(image, (0, 0), (1.0, jaw), _shade(skin, 0.8), 0, 180)
+  pose.ellipse(image, (0, -0.05), (0.84, b - 0.1), skin, 180, 360)
+  pose.ellipse(image, (0, -0.05), (0.84, jaw - 0.15), skin, 0, 180)
   hairline = s["hairline"] - (0.25 if actor.hair_style == 2 else 0.0)
   cap = b + hairline + 0.15
   pose.ellipse(image, (0, hairline), (1.04, cap), actor.hair, 180, 360)
@@ -439,7 +449,10 @@ def _draw_head(image: np.ndarray, actor: Actor, pose: _Pose, torso: _Pose, g: di
 
 def _draw_eyes(image, actor: Actor, pose: _Pose, g: dict):
   s, skin = actor.shape, actor.skin
-  socket = _shade(skin, 0.72)
+  socket = _shade(skin, 0.6)
+  # Whites in shadow, the darker the skin the more: the eye band must stay darker than the
+  # cheeks for the Haar face detector (whose features expect it), at any skin tone.
+  sclera = _mix(_EYE_WHITE, socket, 0.35 + 0.45 * (1 - min(_luma(skin) / 200, 1)))
   brow_colour = tuple(np.minimum(actor.hair, _shade(skin, 0.42)))
   half_height = s["eye_h"] * max(0.04, 1 + g["eye_open"])
   for side in (-1, 1):
@@ -452,7 +465,7 @@ def _draw_eyes(image, actor: Actor, pose: _Pose, g: dict):
     pose.ellipse(image, (centre[0], (socket_top + socket_bottom) / 2),
                  (width * 1.45, (socket_bottom - socket_top) / 2), socket)
     white = _arc(centre, (width, half_height), 0, 2 * np.pi, 24)
-    pose.polygon(image, white, _mix(_EYE_WHITE, socket, 0.35))
+    pose.polygon(image, white, sclera)
     iris = centre + (side * 0.01 + g.get("gaze", 0.0), 0.005)
     pose.ellipse(image, iris, (s["iris"], s["iris"]), _IRIS_COLOURS[int(s["iris_colour"])])
     pose.ellipse(image, iris, (s["iris"] * 0.45, s["iris"] * 0.45), _PUPIL)
@@ -464,7 +477,7 @@ def _draw_eyes(image, actor: Actor, pose: _Pose, g: dict):
                                               (centre[0] - width, centre[1] - reach)]]), socket)
     pose.polygon(image, np.concatenate([bottom, [(centre[0] - width, centre[1] + reach),
                                                  (centre[0] + width, centre[1] + reach)]]), socket)
-    pose.line(image, top, (40, 30, 28), 0.035)
+    pose.line(image, top, (40, 30, 28), 0.05)
     # Brow: inner, middle and outer points; raise lifts all, tilt lifts the inner end.
     base = s["eye_v"] + s["brow_v"] - g["brow_raise"]
     lowest = s["eye_v"] - half_height - 0.05 - s["brow_thick"] / 2
@@ -522,8 +535,13 @@ def _draw_mouth(image, actor: Actor, pose: _Pose, g: dict, opening: float):
   pose.line(image, upper_inner, _shade(lips, 0.55), 0.02)
 
 
-def render_frames(seed: int, plan: ClipPlan, frame_size: tuple[int, int] = (480, 360)):
-  """Yields the clip's frames, uint8 `[H, W, 3]` RGB, one per video frame."""
+def render_frames(seed: int, plan: ClipPlan, frame_size: tuple[int, int] = (480, 360),
+                  yuv: bool = False):
+  """Yields the clip's frames: uint8 `[H, W, 3]` RGB, or `[H * 3 // 2, W]` I420 if `yuv`.
+
+  Drawing is in RGB; lighting (a luma gain drifting over the clip and a chroma tint) and
+  luma sensor noise are applied to the I420 planes, which the encoder takes directly.
+  """
   width, height = frame_size
   actor = make_actor(seed, plan.clip.actor)
   backdrop = _backdrop(seed, actor.actor_id, width, height)
@@ -532,17 +550,22 @@ def render_frames(seed: int, plan: ClipPlan, frame_size: tuple[int, int] = (480,
   offsets = rng.integers(0, _NOISE_PAD, (plan.num_frames, 2))
   torso = _Pose((actor.centre[0] * width, actor.centre[1] * height), actor.half_width * width, 0)
   levels = np.arange(256, dtype=np.float32)
+  tint_u, tint_v = (np.clip(levels + t, 0, 255).astype(np.uint8) for t in plan.tint)
   for index in range(plan.num_frames):
     image = backdrop.copy()
     pose = _head_pose(actor, plan, index, width, height)
     _draw_head(image, actor, pose, torso, face_geometry(actor, plan, index))
+    planes = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420)
     fraction = index / max(plan.num_frames - 1, 1)
     gain = plan.gain[0] + (plan.gain[1] - plan.gain[0]) * fraction
-    table = np.clip(levels[:, None] * (gain * np.asarray(plan.tint, np.float32)), 0, 255)
-    image = cv2.LUT(image, table.astype(np.uint8).reshape(256, 1, 3))
     y, x = offsets[index]
-    image = cv2.add(image, positive[y:y + height, x:x + width])
-    yield cv2.subtract(image, negative[y:y + height, x:x + width])
+    luma = cv2.LUT(planes[:height], np.clip(levels * gain + 0.5, 0, 255).astype(np.uint8))
+    luma = cv2.add(luma, positive[y:y + height, x:x + width])
+    planes[:height] = cv2.subtract(luma, negative[y:y + height, x:x + width])
+    chroma = planes.reshape(-1)[width * height:]  # U then V, each a quarter of the pixels
+    chroma[:chroma.size // 2] = cv2.LUT(chroma[:chroma.size // 2], tint_u).reshape(-1)
+    chroma[chroma.size // 2:] = cv2.LUT(chroma[chroma.size // 2:], tint_v).reshape(-1)
+    yield planes if yuv else cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420)
 
 
 def hash_clip(clip: cremad.ClipName) -> int:
@@ -596,8 +619,17 @@ def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = WAV
     f.writeframes(pcm.tobytes())
 
 
-def write_flv(path: str | os.PathLike, frames, audio: np.ndarray, frame_size: tuple[int, int]):
-  """Encodes RGB frames (FLV1 video, 29.97 fps) and mono audio (MP3, 44.1 kHz) into an FLV.
+def write_flv(path: str | os.PathLike, frames, audio: np.ndarray, frame_size: tuple[int, int],
+              sample_rate: int = WAV_SAMPLE_RATE):
+  """Encodes I420 frames (FLV1 video, 29.97 fps) and mono audio (MP3, 44.1 kHz) into an FLV.
+
+  Args:
+    path: the .flv file to write.
+    frames: iterable of uint8 `[H * 3 // 2, W]` I420 frames (render_frames(..., yuv=True)).
+    audio: float32 `[N]` mono at `sample_rate`; resampled to 44.1 kHz by the encoder.
+    frame_size: (width, height).
+    sample_rate: of `audio`.
+
 
   FLV1 (Sorenson H.263) is what FLV players and both decord and PyAV decode; the real
   files' VP6F cannot be encoded by FFmpeg.
@@ -606,19 +638,21 @@ def write_flv(path: str | os.PathLike, frames, audio: np.ndarray, frame_size: tu
     video = container.add_stream("flv", rate=FPS)
     video.width, video.height = frame_size
     video.pix_fmt = "yuv420p"
-    video.bit_rate = 700_000
+    video.bit_rate = 500_000
     video.codec_context.thread_count = 1  # deterministic output
-    sound = container.add_stream("libmp3lame", rate=FLV_SAMPLE_RATE)
+    # compression_level 9 is lame's fastest mode; plenty for a synthetic voice.
+    sound = container.add_stream("libmp3lame", rate=FLV_SAMPLE_RATE,
+                                 options={"compression_level": "9"})
     sound.layout = "mono"
     sound.bit_rate = 64_000
     for frame in frames:
-      for packet in video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+      for packet in video.encode(av.VideoFrame.from_ndarray(frame, format="yuv420p")):
         container.mux(packet)
     for packet in video.encode():
       container.mux(packet)
     audio_frame = av.AudioFrame.from_ndarray(audio[None].astype(np.float32), format="flt",
                                              layout="mono")
-    audio_frame.sample_rate = FLV_SAMPLE_RATE
+    audio_frame.sample_rate = sample_rate
     for packet in sound.encode(audio_frame):
       container.mux(packet)
     for packet in sound.encode():
@@ -748,7 +782,7 @@ def _write_clip(task) -> int:
     if suffix == ".wav":
       write_wav(partial, audio)
     else:
-      write_flv(partial, render_frames(seed, plan, frame_size), audio, frame_size)
+      write_flv(partial, render_frames(seed, plan, frame_size, yuv=True), audio, frame_size)
     os.replace(partial, final)
   return plan.num_frames
 

@@ -70,7 +70,8 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
   modules = {}
   if per_frame:
     if config.get("temporal") is None:
-      raise ValueError(f"model.temporal must be set with model.encoder; names: {tuple(TEMPORAL_MODELS)}")
+      raise ValueError("model.temporal must be set with model.encoder; names: "
+                       f"{tuple(TEMPORAL_MODELS)}")
     encoder_config = {k: v for k, v in config["encoder"].items() if k not in _ENCODER_TRAINING_KEYS}
     modules["encoder"] = _build("encoder", ENCODERS, encoder_config, dtype)
     modules["temporal"] = _build("temporal", TEMPORAL_MODELS, config["temporal"], dtype)

@@ -32,4 +32,5 @@ def make_norm(kind: str, features: int, *, use_running_average: bool, dtype: Dty
     return nn.GroupNorm(num_groups=math.gcd(_MAX_GROUPS, features), dtype=dtype, name=name)
   if kind == "none":
     return lambda x: x
-  raise ValueError(f"norm={kind!r} is not one of {NORMS}; set model.encoder.norm (or model.video.norm)")
+  raise ValueError(
+      f"norm={kind!r} is not one of {NORMS}; set model.encoder.norm (or model.video.norm)")

@@ -3,6 +3,7 @@ import os
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
@@ -74,7 +75,7 @@ def load_pretrained_encoder(variables: Variables, checkpoint_path: str | os.Path
   def place(value, like):
     value = np.asarray(value, dtype=like.dtype)
     sharding = getattr(like, "sharding", None)
-    return jax.device_put(value, sharding) if sharding is not None else jax.numpy.asarray(value)
+    return jax.device_put(value, sharding) if sharding is not None else jnp.asarray(value)
 
   restored = jax.tree.map(place, restored, target)
   merged = dict(variables)
@@ -108,6 +109,8 @@ def _check_compatible(metadata: Any, target: Variables, path: str) -> None:
                for key, shape in wanted.items()
                if key in saved and tuple(saved[key]) != tuple(shape)]
   if problems:
-    shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    shown = "; ".join(problems[:5])
+    if len(problems) > 5:
+      shown += f"; and {len(problems) - 5} more"
     raise ValueError(f"pretrained encoder checkpoint {path} does not fit this model's encoder "
                      f"({shown}); the encoder config must match the one it was saved with")

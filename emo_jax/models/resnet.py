@@ -67,8 +67,8 @@ class ResNet(nn.Module):
     else:
       x = nn.Conv(self.num_filters, (7, 7), strides=2, padding=((3, 3), (3, 3)),
                   use_bias=self.norm == "none", dtype=self.dtype, name="stem_conv")(x)
-    x = normalization.make_norm(self.norm, self.num_filters, use_running_average=use_running_average,
-                                dtype=self.dtype, name="stem_norm")(x)
+    x = normalization.make_norm(self.norm, self.num_filters, dtype=self.dtype, name="stem_norm",
+                                use_running_average=use_running_average)(x)
     x = nn.relu(x)
     if not self.small_stem:
       x = nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
