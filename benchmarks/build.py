@@ -6,9 +6,12 @@ Generates a synthetic CREMA-D tree once (not timed), then builds the g16_112 sha
 it into a fresh data dir with 1 and with 2 decoding processes (full: the 10-actor
 `synthetic_g16_112` set, 820 clips; --quick: 2 actors x 6 clips). Then the same shape is
 built from real clips (the six in ../shared/data/cremad, or --cremad_dir: a CREMA-D root
-with VideoFlash/ and the CSVs) in one process: its time and bytes per clip (records are
-compressed, so only real clips tell the size), scaled by the 2-worker speedup measured on
-the synthetic set, estimate the full 7,442-clip CREMA-D build on 2 cores and its size.
+with VideoFlash/ and the CSVs) for their bytes per clip (records are compressed, so only
+real clips tell the size), and real and synthetic clips are decoded alternately in one
+process: the 2-worker rate scaled by that real/synthetic time ratio estimates the full
+7,442-clip CREMA-D build on 2 cores. Takes ~6.5 min on 2 CPU cores (2.5 of them generating
+the tree); --quick ~20 s, but 12 clips are too few for the worker start-up to pay off, so
+its speedup and estimate mean little.
 """
 import argparse
 import dataclasses
@@ -56,18 +59,29 @@ def _shard_bytes(builder) -> int:
 
 
 def _real_build(cremad_dir: pathlib.Path, shape, data_dir: pathlib.Path) -> dict:
-  """Builds `shape` from the real clips in `cremad_dir`, in one process."""
+  """Builds `shape` from the real clips in `cremad_dir` (for bytes per clip)."""
   config = dataclasses.replace(shape, name="bench_real_g16_112", synthetic=False)
   builder = cremad.Cremad(config=config, data_dir=data_dir, num_workers=0)
-  start = time.perf_counter()
   builder.download_and_prepare(
       download_config=tfds.download.DownloadConfig(manual_dir=cremad_dir))
-  seconds = time.perf_counter() - start
   num_clips, mean_audio = _record_stats(builder)
-  return {"name": "real_clips/build_1_process", "num_clips": num_clips,
-          "seconds_per_clip": round(seconds / num_clips, 3),
+  return {"name": "real_clips/build", "num_clips": num_clips,
           "bytes_per_clip": round(_shard_bytes(builder) / num_clips),
           "mean_audio_seconds": round(mean_audio / cremad.SAMPLE_RATE, 2)}
+
+
+def _decode_seconds(real_paths, synthetic_paths, shape) -> tuple[float, float]:
+  """Median decode-and-crop seconds per clip (real, synthetic), timed alternately in this
+  process so that other load on the machine affects both alike."""
+  job = lambda path: (str(path), shape.num_frames, shape.size, shape.grayscale)
+  cremad.decode_clip(job(real_paths[0]))  # Warm-up: lazy imports, the face cascade.
+  real, synthetic = [], []
+  for i in range(max(len(real_paths), len(synthetic_paths))):
+    for paths, seconds in ((real_paths, real), (synthetic_paths, synthetic)):
+      start = time.perf_counter()
+      cremad.decode_clip(job(paths[i % len(paths)]))
+      seconds.append(time.perf_counter() - start)
+  return statistics.median(real), statistics.median(synthetic)
 
 
 def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None) -> list[dict]:
@@ -75,17 +89,18 @@ def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None) -> li
 
   Returns:
     Rows: "build/workers=1" and "build/workers=2" (synthetic: clips, seconds,
-    clips_per_second, bytes_per_clip; speedup), "real_clips/build_1_process"
-    (seconds_per_clip, bytes_per_clip) and "extrapolated/cremad_g16_112" (build minutes
-    on 2 cores and GB on disk for the 7,442 real clips); the last two only when real clips
-    are found.
+    clips_per_second, bytes_per_clip; speedup), "decode_crop/real_vs_synthetic" (median
+    seconds per clip in one process), "real_clips/build" (bytes_per_clip) and
+    "extrapolated/cremad_g16_112" (build minutes on 2 cores and GB on disk for the 7,442
+    real clips: the 2-worker rate scaled by the real/synthetic decode time); the last
+    three only when real clips are found.
   """
   shape = _config(quick)
   rows = []
   with tempfile.TemporaryDirectory(prefix="bench_build_") as tmp:
     tmp = pathlib.Path(tmp)
     start = time.perf_counter()
-    cremad.synthetic_tree(shape, tmp / "downloads")  # Untimed; the builds reuse it.
+    tree = cremad.synthetic_tree(shape, tmp / "downloads")  # Untimed; the builds reuse it.
     generate_seconds = time.perf_counter() - start
     for num_workers in (1, 2):
       builder, seconds = _build(shape, tmp / f"data_{num_workers}", tmp / "downloads",
@@ -103,15 +118,20 @@ def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None) -> li
       })
     rows[1]["speedup"] = round(rows[1]["clips_per_second"] / rows[0]["clips_per_second"], 2)
     cremad_dir = pathlib.Path(cremad_dir or DEFAULT_CREMAD_DIR)
-    if not list(cremad_dir.glob("VideoFlash/*.flv")):
+    real_paths = sorted(cremad_dir.glob("VideoFlash/*.flv"))
+    if not real_paths:
       return rows
-    real = _real_build(cremad_dir, shape, tmp / "real")
-  rows.append(real)
-  build_seconds = NUM_REAL_CLIPS * real["seconds_per_clip"] / rows[1]["speedup"]
+    synthetic_paths = sorted(tree.glob("VideoFlash/*.flv"))[::max(1, num_clips // 12)][:12]
+    real_seconds, synthetic_seconds = _decode_seconds(real_paths, synthetic_paths, shape)
+    rows.append({"name": "decode_crop/real_vs_synthetic", "num_real_clips": len(real_paths),
+                 "real_seconds_per_clip": round(real_seconds, 3),
+                 "synthetic_seconds_per_clip": round(synthetic_seconds, 3)})
+    rows.append(_real_build(cremad_dir, shape, tmp / "real"))
+  build_seconds = NUM_REAL_CLIPS / rows[1]["clips_per_second"] * real_seconds / synthetic_seconds
   rows.append({"name": "extrapolated/cremad_g16_112",
                "num_clips": NUM_REAL_CLIPS, "num_workers": 2,
                "build_minutes": round(build_seconds / 60, 1),
-               "gigabytes": round(NUM_REAL_CLIPS * real["bytes_per_clip"] / 1e9, 2)})
+               "gigabytes": round(NUM_REAL_CLIPS * rows[-1]["bytes_per_clip"] / 1e9, 2)})
   return rows
 
 

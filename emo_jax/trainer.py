@@ -19,6 +19,7 @@ from emo_jax import losses
 from emo_jax import metric_writers
 from emo_jax import metrics as metrics_lib
 from emo_jax import models
+from emo_jax.models import emotion_net
 from emo_jax import optimizers
 from emo_jax import sharding
 from emo_jax import train_state as train_state_lib
@@ -52,6 +53,20 @@ def build_dataset_if_missing(data_config: ml_collections.ConfigDict):
     logging.info("Building %s in %s (first use; later runs reuse it).", data_config.dataset,
                  data_config.data_dir)
     builder.download_and_prepare()
+
+
+def optimizer_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """`config.optimizer`, with the frame encoder frozen too when `model.encoder.frozen` is set.
+
+  The model stops gradients at a frozen encoder; freezing its parameters in the optimiser
+  as well keeps weight decay from shrinking them.
+  """
+  optimizer = config.optimizer.copy_and_resolve_references()
+  encoder = config.model.get("encoder")
+  if encoder and encoder.get("frozen"):
+    with optimizer.unlocked():
+      optimizer.frozen = "|".join(filter(None, [optimizer.frozen, f"^{emotion_net.ENCODER_SCOPE}/"]))
+  return optimizer
 
 
 class _Preemption:
@@ -132,8 +147,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   abstract_params = jax.eval_shape(
       lambda: model.init({"params": init_rng, "dropout": init_rng, "noise": init_rng},
                          np.zeros(frames_shape, np.float32), train=False))["params"]
-  tx, lr_schedule = optimizers.create_optimizer(config.optimizer, abstract_params, total_steps)
+  tx, lr_schedule = optimizers.create_optimizer(optimizer_config(config), abstract_params, total_steps)
   state = train_state_lib.create_train_state(model, tx, frames_shape, init_rng, mesh)
+  if config.model.get("encoder") and config.model.encoder.get("pretrained"):
+    variables = models.load_pretrained_from_config(
+        {"params": state.params, "batch_stats": state.batch_stats}, config.model)
+    state = state.replace(params=variables["params"], batch_stats=variables["batch_stats"])
+    logging.info("Loaded the pretrained frame encoder from %s", config.model.encoder.pretrained)
 
   class_weights = None
   if config.loss.class_weights == "balanced":
@@ -196,7 +216,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         logging.info("step %d val: accuracy %.4f, macro F1 %.4f, loss %.4f", step,
                      val_scalars["accuracy"], val_scalars["macro_f1"], val_scalars["loss"])
         checkpointer.save_best(step, state, val_scalars)
-        if best_val is None or val_scalars[config.checkpoint.best_metric] > best_val[config.checkpoint.best_metric]:
+        if best_val is None or val_scalars[config.checkpoint.best_metric] >= best_val[config.checkpoint.best_metric]:
           best_val = dict(val_scalars, step=step)
 
       if (step % schedule["checkpoint_every_steps"] == 0 or step == total_steps

@@ -11,6 +11,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from emo_jax.data import cremad as cremad_data
+from emo_jax.data import synthetic
 from emo_jax.data import verify
 import tfds_cremad
 from tfds_cremad import build
@@ -32,8 +33,11 @@ def tiny(tmp_path_factory):
                        "--num_workers", "2"]) == 0
   builder = tfds_cremad.load_builder(TINY, data_dir)
   (tree,) = (data_dir / "downloads").glob("synthetic_cremad-*")
+  clip_names = sorted(p.stem for p in (tree / "VideoFlash").glob("*.flv"))
+  config = builder.builder_config
+  assert len(clip_names) == config.num_actors * config.clips_per_actor
   return {"data_dir": data_dir, "stdout": stdout.getvalue(), "builder": builder,
-          "tree": tree}
+          "tree": tree, "clip_names": clip_names}
 
 
 def _records(data_dir, split="all"):
@@ -71,15 +75,15 @@ def test_configs_have_the_promised_shapes(tmp_path):
 
 def test_cli_says_where_it_wrote_and_how_many(tiny):
   out = tiny["stdout"]
-  assert f"Wrote cremad/synthetic_tiny/1.0.0 to {tiny['builder'].data_path}: 6 examples" in out
+  assert (f"Wrote cremad/synthetic_tiny/1.0.0 to {tiny['builder'].data_path}: "
+          f"{len(tiny['clip_names'])} examples") in out
   assert "Skipped 0 clip(s)" in out
   assert "tensorflow" not in sys.modules  # TFDS ran without TensorFlow.
 
 
 def test_records_hold_decoded_clips_and_metadata(tiny):
   records = _records(tiny["data_dir"])
-  names = sorted(_text(r["clip_name"]) for r in records)
-  assert names == sorted(p.stem for p in (tiny["tree"] / "VideoFlash").glob("*.flv"))
+  assert sorted(_text(r["clip_name"]) for r in records) == tiny["clip_names"]
   metadata = cremad_data.load_metadata(tiny["tree"])
   for record in records:
     clip = cremad_data.parse_clip_name(_text(record["clip_name"]))
@@ -131,15 +135,15 @@ def test_index_is_remade_when_missing_and_refused_when_stale(tiny, tmp_path):
 
 def test_a_corrupt_clip_is_skipped_counted_and_listed(tiny, tmp_path):
   clone = _copy_tree(tiny["tree"], tmp_path / "clone")
-  good = sorted((clone / "VideoFlash").glob("*.flv"))[0]
-  broken_name = "1001_ITS_HAP_XX"
-  assert not (clone / "VideoFlash" / f"{broken_name}.flv").exists()
-  content = good.read_bytes()
+  num_good = len(tiny["clip_names"])
+  broken_name = next(clip.name for clip in synthetic.all_clips(1001)
+                     if clip.name not in tiny["clip_names"])
+  content = (clone / "VideoFlash" / f"{tiny['clip_names'][0]}.flv").read_bytes()
   (clone / "VideoFlash" / f"{broken_name}.flv").write_bytes(content[:len(content) // 3])
   builder = _build_from(clone, tmp_path / "tfds", num_workers=2)
-  assert builder.info.splits[cremad.SPLIT].num_examples == 6
+  assert builder.info.splits[cremad.SPLIT].num_examples == num_good
   on_disk = json.loads((builder.data_path / "metadata.json").read_text())
-  assert on_disk["num_skipped"] == 1 and on_disk["num_examples"] == 6
+  assert on_disk["num_skipped"] == 1 and on_disk["num_examples"] == num_good
   (skipped,) = on_disk["skipped_clips"]
   assert skipped["clip_name"] == broken_name
   assert f"{broken_name}.flv" in skipped["error"]
@@ -149,7 +153,7 @@ def test_a_corrupt_clip_is_skipped_counted_and_listed(tiny, tmp_path):
 def test_a_zero_byte_clip_stops_the_verified_build_unless_verify_is_off(tiny, tmp_path,
                                                                         capsys):
   clone = _copy_tree(tiny["tree"], tmp_path / "clone")
-  (clone / "VideoFlash" / "1002_WSI_ANG_XX.flv").write_bytes(b"")
+  (clone / "VideoFlash" / "1002_WSI_ANG_XX.flv").write_bytes(b"")  # New or emptied.
   with pytest.raises(verify.CloneVerificationError, match="1002_WSI_ANG_XX.flv"):
     _build_from(clone, tmp_path / "verified")
   assert build.main(["--config", "g8_64", "--data_dir", str(tmp_path / "cli"),

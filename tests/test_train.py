@@ -129,7 +129,8 @@ def final_params(workdir):
 
 def test_sigkill_then_rerun_ends_with_the_same_parameters(tiny_data_dir, tmp_path):
   args = ["--config=configs/ae_lstm.py:runlocal", f"--config.data.data_dir={tiny_data_dir}",
-          "--config.train.num_steps=12", "--config.train.checkpoint_every_epochs=0.000001"]
+          "--config.train.num_steps=8", "--config.train.checkpoint_every_epochs=0.000001",
+          "--config.train.eval_every_epochs=1000"]
   reference = run_train(args + [f"--workdir={tmp_path / 'reference'}"])
   output, _ = reference.communicate(timeout=300)
   assert reference.returncode == 0, output[-3000:]

@@ -73,9 +73,9 @@ def _make_configs() -> list[CremadConfig]:
           num_frames=num_frames, size=size, grayscale=grayscale, synthetic=synthetic))
   configs.append(CremadConfig(
       name="synthetic_tiny",
-      description=("For tests: 2 synthetic actors x 3 clips of 160x120 video, 4 frames, "
+      description=("For tests: 4 synthetic actors x 6 clips of 160x120 video, 4 frames, "
                    "32x32 grey."),
-      num_frames=4, size=32, grayscale=True, synthetic=True, num_actors=2, clips_per_actor=3,
+      num_frames=4, size=32, grayscale=True, synthetic=True, num_actors=4, clips_per_actor=6,
       source_frame_size=(160, 120)))
   return configs
 

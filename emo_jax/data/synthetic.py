@@ -138,7 +138,7 @@ _RACES = (("Caucasian", 0.67), ("African American", 0.23), ("Asian", 0.08), ("Un
 # RGB skin tones per race (a tone is drawn from the race's palette and then jittered).
 _SKIN_TONES = {
     "Caucasian": ((232, 196, 170), (214, 170, 140), (196, 150, 118)),
-    "African American": ((150, 100, 72), (120, 80, 58), (170, 118, 84)),
+    "African American": ((175, 120, 88), (155, 105, 76), (142, 95, 68)),
     "Asian": ((226, 188, 150), (208, 168, 128)),
     "Unknown": ((200, 156, 120),),
 }
@@ -178,7 +178,7 @@ def make_actor(seed: int, actor_id: int) -> Actor:
   ethnicity = "Hispanic" if rng.random() < 0.1 else "Not Hispanic"
   age = int(np.clip(rng.gamma(2.0, 8.0) + 20, 20, 74))
   tones = _SKIN_TONES[race]
-  skin = np.array(tones[rng.integers(len(tones))], float) * rng.uniform(0.93, 1.05)
+  skin = np.array(tones[rng.integers(len(tones))], float) * rng.uniform(0.96, 1.05)
   hair = np.array(_HAIR_COLOURS[rng.integers(len(_HAIR_COLOURS))], float)
   if age > 55 and rng.random() < 0.6:
     hair = np.array((150, 148, 145), float)
@@ -189,7 +189,7 @@ def make_actor(seed: int, actor_id: int) -> Actor:
       brow_thick=rng.uniform(0.06, 0.10), nose_v=rng.uniform(0.22, 0.32),
       nose_w=rng.uniform(0.14, 0.2), mouth_v=rng.uniform(0.58, 0.70),
       mouth_w=rng.uniform(0.38, 0.48), lip=rng.uniform(0.045, 0.075),
-      hairline=rng.uniform(-1.05, -0.85), speech=rng.uniform(0.10, 0.16),
+      hairline=rng.uniform(-1.2, -1.0), speech=rng.uniform(0.10, 0.16),
       iris_colour=rng.choice([0, 1, 2], p=[0.6, 0.25, 0.15]))
   baseline = dict(brow_raise=rng.normal(0, 0.03), brow_tilt=rng.normal(0, 0.03),
                   eye_open=rng.normal(0, 0.10), corner=rng.normal(0, 0.03),
@@ -197,7 +197,7 @@ def make_actor(seed: int, actor_id: int) -> Actor:
   return Actor(
       actor_id=actor_id, age=age, sex=sex, race=race, ethnicity=ethnicity,
       centre=(rng.uniform(0.45, 0.55), rng.uniform(0.34, 0.41)),
-      half_width=rng.uniform(0.1, 0.12), aspect=rng.uniform(1.25, 1.42),
+      half_width=rng.uniform(0.115, 0.13), aspect=rng.uniform(1.25, 1.42),
       skin=tuple(np.clip(skin, 0, 255)), hair=tuple(hair),
       shirt=tuple(np.array(_SHIRT_COLOURS[rng.integers(len(_SHIRT_COLOURS))], float)),
       backdrop=(rng.uniform(40, 80), rng.uniform(140, 180), rng.uniform(40, 80)),
@@ -430,13 +430,8 @@ def _draw_head(image: np.ndarray, actor: Actor, pose: _Pose, torso: _Pose, g: di
     pose.ellipse(image, (0, -0.25), (1.06, b * 0.92), actor.hair)
   for side in (-1, 1):
     pose.ellipse(image, (side * 0.98, s["eye_v"] + 0.15), (0.13, 0.26), _shade(skin, 0.9))
-  # Face with a shaded rim (a lit, rounded face), so the cheeks read brighter than the
-  # eye band and the edges even when the frame is downscaled for face detection.
-  jaw = b + 0.5 * opening
-  pose.ellipse(image, (0, 0), (1.0, b), _shade(skin, 0.8), 180, 360)
-  pose.ellipse(image, (0, 0), (1.0, jaw), _shade(skin, 0.8), 0, 180)
-  pose.ellipse(image, (0, -0.05), (0.84, b - 0.1), skin, 180, 360)
-  pose.ellipse(image, (0, -0.05), (0.84, jaw - 0.15), skin, 0, 180)
+  pose.ellipse(image, (0, 0), (1.0, b), skin, 180, 360)
+  pose.ellipse(image, (0, 0), (1.0, b + 0.5 * opening), skin, 0, 180)
   hairline = s["hairline"] - (0.25 if actor.hair_style == 2 else 0.0)
   cap = b + hairline + 0.15
   pose.ellipse(image, (0, hairline), (1.04, cap), actor.hair, 180, 360)
