@@ -19,6 +19,7 @@ def get_config(arg=None):
   config = common.base_config()
   config.data = common.cremad_data_config(args)
   config.model = presets.default_model_config("ae_lstm")
+  common.cpu_sized_synthetic(config, args)
   if args.runlocal:
     common.runlocal_overrides(config)
     config.model.encoder.widths = (4, 8)

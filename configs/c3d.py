@@ -1,0 +1,23 @@
+r"""A C3D-style 3D convolution network on the whole clip -> head (`:r2plus1d` for (2+1)D).
+
+  python -m emo_jax.train --config=configs/c3d.py:synthetic --workdir=workdirs/c3d
+
+Arguments: `synthetic`, `runlocal` as in configs/ae_lstm.py, and `r2plus1d` for the
+factorised (2+1)D network.
+Cost and result (measured, see README): COST_AND_RESULT
+"""
+from configs import common
+from emo_jax.models import presets
+
+
+def get_config(arg=None):
+  args = common.parse_arg(arg, synthetic=False, runlocal=False, r2plus1d=False)
+  config = common.base_config()
+  config.data = common.cremad_data_config(args)
+  config.model = presets.default_model_config("r2plus1d" if args.r2plus1d else "c3d")
+  common.cpu_sized_synthetic(config, args)
+  if args.runlocal:
+    common.runlocal_overrides(config)
+    config.model.video.widths = (4, 8)
+    config.model.head.hidden_sizes = (8,)
+  return config

@@ -1,0 +1,30 @@
+r"""Frozen ResNet-18 -> feature autoencoder -> BiLSTM: the reference notebook's model.
+
+  python -m emo_jax.train --config=configs/resnet_ae_lstm.py:synthetic --workdir=workdirs/resnet_ae_lstm
+
+The encoder is frozen (no gradient, no weight decay). Point `model.encoder.pretrained`
+at an encoder checkpoint (e.g. saved with `emo_jax.models.save_encoder` from a run of
+configs/fer2013_cnn.py:resnet18) with `--config.model.encoder.pretrained=DIR`; left
+empty, the frozen encoder keeps its random initialisation (a random-features baseline).
+The autoencoder is pre-trained alone for `train.autoencoder_pretrain_epochs` first, as
+in the reference notebook. Arguments: `synthetic`, `runlocal` as in configs/ae_lstm.py.
+Cost and result (measured, see README): COST_AND_RESULT
+"""
+from configs import common
+from emo_jax.models import presets
+
+
+def get_config(arg=None):
+  args = common.parse_arg(arg, synthetic=False, runlocal=False)
+  config = common.base_config()
+  config.data = common.cremad_data_config(args)
+  config.model = presets.default_model_config("resnet18_ae_lstm")
+  config.train.autoencoder_pretrain_epochs = 2.0
+  if args.runlocal:
+    common.runlocal_overrides(config)
+    config.train.autoencoder_pretrain_epochs = 1.0  # Step 1 autoencoder only, step 2 joint.
+    config.model.encoder.num_filters = 4
+    config.model.bottleneck.update(dim=8, hidden_sizes=(8,))
+    config.model.temporal.hidden_size = 8
+    config.model.head.hidden_sizes = (8,)
+  return config
