@@ -98,7 +98,7 @@ def test_records_hold_decoded_clips_and_metadata(tiny):
     assert _text(record["race"]) == demographics.race
     assert _text(record["ethnicity"]) == demographics.ethnicity
     np.testing.assert_allclose(record["vote_distribution"],
-                               metadata.votes[clip.name].distribution, atol=1e-6)
+                               metadata.votes_by_modality["face"][clip.name].distribution, atol=1e-6)
     assert record["face_vote"] == metadata.face_votes[clip.name]
     assert 0.0 <= record["face_found_ratio"] <= 1.0
   assert tiny["builder"].info.features["label"].names == list(cremad_data.EMOTIONS)

@@ -245,6 +245,9 @@ class Cremad(tfds.core.GeneratorBasedBuilder):
     jobs = [(os.path.join(root, "VideoFlash", f"{clip.name}.flv"), config.num_frames,
              config.size, config.grayscale) for clip in clips]
     face_votes = metadata.face_votes
+    # The model sees only the face, so its soft labels are the raters' face-only votes
+    # (tabulatedVotes.csv has one row per clip and modality: voice, face, audio-visual).
+    face_only_votes = metadata.votes_by_modality.get("face") or metadata.votes
     skipped, num_without_votes = [], 0
     start = time.monotonic()
     results = parallel.map_unordered(decode_clip, jobs, self._num_workers,
@@ -255,7 +258,7 @@ class Cremad(tfds.core.GeneratorBasedBuilder):
       if isinstance(result, parallel.Failure):
         skipped.append({"clip_name": clip.name, "error": result.message})
         continue
-      votes = metadata.votes.get(clip.name)
+      votes = face_only_votes.get(clip.name)
       if votes is None or votes.num_responses == 0:
         num_without_votes += 1
         vote_distribution = np.eye(len(cremad_data.EMOTIONS), dtype=np.float32)[clip.label]
