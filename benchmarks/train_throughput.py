@@ -1,0 +1,207 @@
+"""Training throughput of each model config: clips/s, compile time, peak memory and MFU.
+
+    python -m benchmarks.train_throughput [--quick] [--configs ae_lstm,c3d]
+    python -m benchmarks.train_throughput --one ae_lstm --batch_size 8  # one config, JSON
+
+Each config (configs/<name>.py, the full-size `config.model`) is measured in its own
+subprocess, so that its peak resident memory (`ru_maxrss`) is its own: the real train
+step (`train_state.create_train_state` + `jit_train_step`, the optimiser of
+`trainer.optimizer_config`, so a frozen encoder is frozen as in training) on random
+uint8 inputs of the dataset's shape (16x112x112x1 clips; 1x48x48x1 FER2013 images),
+on one device. Compile time is `lower().compile()`; the step time is the median of
+several steps after a warm-up step; FLOPs per step are XLA's count for the compiled
+step (see benchmarks/flops.py), against a matmul ceiling measured in the same
+subprocess just before. Batch 8 with --quick, else the config's own batch size.
+--quick takes ~4 min on 2 CPU cores (the six configs), mostly compiling.
+"""
+import argparse
+import importlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+CONFIGS = ("ae_lstm", "cnn_lstm", "attention", "c3d", "resnet_ae_lstm", "fer2013_cnn")
+FER2013_SHAPE = (1, 48, 48, 1)
+
+
+def load_config(name: str, arg: str | None = None):
+  """`configs/<name>.py`'s `get_config(arg)`."""
+  return importlib.import_module(f"configs.{name}").get_config(arg)
+
+
+def example_shape(dataset: str) -> tuple[int, int, int, int]:
+  """`[T, S, S, C]` of one example of `config.data.dataset`, from its builder config."""
+  if dataset == "fer2013":
+    return FER2013_SHAPE
+  from tfds_cremad import cremad  # pylint: disable=g-import-not-at-top
+  name = dataset.split("/", 1)[1]
+  config = next((c for c in cremad.Cremad.BUILDER_CONFIGS if c.name == name), None)
+  if config is None:
+    raise ValueError(f"unknown dataset {dataset!r}")
+  return (config.num_frames, config.size, config.size, config.channels)
+
+
+def num_classes(dataset: str) -> int:
+  from emo_jax.data import cremad, fer2013  # pylint: disable=g-import-not-at-top
+  return len(fer2013.FER_CLASSES) if dataset == "fer2013" else len(cremad.EMOTIONS)
+
+
+def peak_rss_mb() -> float:
+  """This process's peak resident memory so far (Linux reports kilobytes)."""
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def random_batch(batch_size: int, shape, num_labels: int, seed: int = 0) -> dict:
+  """A host batch as the input pipeline delivers it, with random uint8 frames."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(seed)
+  labels = rng.integers(0, num_labels, batch_size).astype(np.int32)
+  return {"frames": rng.integers(0, 256, (batch_size, *shape), dtype=np.uint8),
+          "label": labels,
+          "vote_distribution": np.eye(num_labels, dtype=np.float32)[labels],
+          "mask": np.ones(batch_size, bool)}
+
+
+def setup_train_step(config, batch_size: int, mesh, shape=None, total_steps: int = 1000):
+  """The real train state and jitted step of `config` for a random batch.
+
+  Returns:
+    (state, step_fn, global batch, rng): `step_fn(state, batch, rng) -> (state, metrics)`
+    is `train_state.jit_train_step`, not yet compiled.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from emo_jax import models, optimizers, sharding, trainer  # pylint: disable=g-import-not-at-top
+  from emo_jax import train_state  # pylint: disable=g-import-not-at-top
+  shape = tuple(shape or example_shape(config.data.dataset))
+  labels = num_classes(config.data.dataset)
+  model = models.create_model(config.model, labels)
+  init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
+  frames_shape = (1, *shape)
+  abstract_params = jax.eval_shape(
+      lambda: model.init({"params": init_rng, "dropout": init_rng, "noise": init_rng},
+                         np.zeros(frames_shape, np.float32), train=False))["params"]
+  tx, _ = optimizers.create_optimizer(trainer.optimizer_config(config), abstract_params,
+                                      total_steps)
+  state = train_state.create_train_state(model, tx, frames_shape, init_rng, mesh)
+  step = train_state.jit_train_step(mesh, model=model, tx=tx, loss_config=config.loss,
+                                    num_classes=labels)
+  batch = sharding.host_local_batch_to_global(random_batch(batch_size, shape, labels), mesh)
+  return state, step, batch, train_rng
+
+
+def time_steps(compiled, state, batch, rng, num_steps: int):
+  """Runs one warm-up step, then `num_steps` timed ones; returns (state, seconds list)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  state, metrics = compiled(state, batch, rng)
+  jax.block_until_ready(metrics)
+  seconds = []
+  for _ in range(num_steps):
+    start = time.perf_counter()
+    state, metrics = compiled(state, batch, rng)
+    jax.block_until_ready((state, metrics))
+    seconds.append(time.perf_counter() - start)
+  return state, seconds
+
+
+def measure(name: str, arg: str | None = None, batch_size: int | None = None,
+            num_steps: int = 3, shape=None, num_devices: int = 1) -> dict:
+  """Measures the train step of `configs/<name>.py:<arg>` in this process.
+
+  Args:
+    name: a module of configs/, e.g. "ae_lstm".
+    arg: its config argument (e.g. "runlocal"), None for the full-size default.
+    batch_size: global batch size; None: the config's `data.batch_size`.
+    num_steps: timed steps after one warm-up step.
+    shape: `[T, S, S, C]` of an example; None: the config's dataset's.
+    num_devices: devices of the ("data",) mesh.
+
+  Returns:
+    A row: clips_per_second, step_ms (median), compile_seconds, gflops_per_step,
+    achieved_gflops, ceiling_gflops, mfu, peak_rss_mb (whole process, so far) and
+    rss_after_import_mb, with the config, batch size and input shape.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  from benchmarks import flops  # pylint: disable=g-import-not-at-top
+  from emo_jax import sharding  # pylint: disable=g-import-not-at-top
+  import emo_jax.trainer  # pylint: disable=g-import-not-at-top,unused-import
+  rss_after_import = peak_rss_mb()
+  config = load_config(name, arg)
+  batch_size = batch_size or config.data.batch_size
+  mesh = sharding.create_mesh(num_devices)
+  state, step, batch, rng = setup_train_step(config, batch_size, mesh, shape)
+  start = time.perf_counter()
+  compiled = step.lower(state, batch, rng).compile()
+  compile_seconds = time.perf_counter() - start
+  flops_per_step = flops.compiled_flops(compiled)
+  ceiling = flops.matmul_ceiling()
+  state, seconds = time_steps(compiled, state, batch, rng, num_steps)
+  step_seconds = statistics.median(seconds)
+  frames_shape = batch["frames"].shape[1:]
+  return {
+      "name": f"train/{name}" + (f":{arg}" if arg else ""),
+      "input": "x".join(str(d) for d in frames_shape),
+      "batch_size": batch_size,
+      "clips_per_second": round(batch_size / step_seconds, 2),
+      "step_ms": round(1000 * step_seconds, 1),
+      "compile_seconds": round(compile_seconds, 1),
+      "gflops_per_step": round(flops_per_step / 1e9, 2),
+      "achieved_gflops": round(flops_per_step / step_seconds / 1e9, 1),
+      "ceiling_gflops": ceiling["ceiling_gflops"],
+      "mfu": round(flops.utilisation(flops_per_step, step_seconds,
+                                     ceiling["ceiling_gflops"] * 1e9), 3),
+      "peak_rss_mb": round(peak_rss_mb()),
+      "rss_after_import_mb": round(rss_after_import),
+      "num_devices": mesh.size,
+      "backend": jax.default_backend(),
+      "repetitions": num_steps,
+  }
+
+
+def measure_in_subprocess(name: str, batch_size: int | None, num_steps: int,
+                          timeout_s: float = 900, env: dict | None = None) -> dict:
+  """`measure` in a fresh Python process (its own peak memory); errors become a row."""
+  command = [sys.executable, "-m", "benchmarks.train_throughput", "--one", name,
+             "--num_steps", str(num_steps)]
+  if batch_size:
+    command += ["--batch_size", str(batch_size)]
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  process_env = dict(os.environ, **(env or {}))
+  process_env.pop("XLA_FLAGS", None)  # One CPU device, whatever the caller simulates.
+  result = subprocess.run(command, cwd=root, env=process_env, capture_output=True, text=True,
+                          timeout=timeout_s, check=False)
+  lines = result.stdout.strip().splitlines()
+  if result.returncode != 0 or not lines:
+    tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"name": f"train/{name}", "error": f"exit {result.returncode}: {tail}"}
+  return json.loads(lines[-1])
+
+
+def run(quick: bool = False, configs=CONFIGS) -> list[dict]:
+  """One row per config (see `measure`), each measured in its own subprocess."""
+  return [measure_in_subprocess(name, 8 if quick else None, 3 if quick else 5)
+          for name in configs]
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--quick", action="store_true", help="batch 8, 3 timed steps")
+  parser.add_argument("--configs", default=",".join(CONFIGS))
+  parser.add_argument("--one", help="measure this config in this process; print JSON")
+  parser.add_argument("--batch_size", type=int, default=None)
+  parser.add_argument("--num_steps", type=int, default=5)
+  args = parser.parse_args(argv)
+  if args.one:
+    print(json.dumps(measure(args.one, batch_size=args.batch_size, num_steps=args.num_steps)))
+    return 0
+  for row in run(args.quick, args.configs.split(",")):
+    print(json.dumps(row))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
