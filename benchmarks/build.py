@@ -31,7 +31,8 @@ DEFAULT_CREMAD_DIR = (pathlib.Path(__file__).resolve().parents[1].parent / "shar
                       "cremad")
 
 
-def _config(quick: bool) -> cremad.CremadConfig:
+def synthetic_config(quick: bool) -> cremad.CremadConfig:
+  """The synthetic g16_112 config this benchmark builds (small with `quick`)."""
   shape = next(c for c in cremad.Cremad.BUILDER_CONFIGS if c.name == "synthetic_g16_112")
   if not quick:
     return shape
@@ -84,8 +85,16 @@ def _decode_seconds(real_paths, synthetic_paths, shape) -> tuple[float, float]:
   return statistics.median(real), statistics.median(synthetic)
 
 
-def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None) -> list[dict]:
+def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None,
+        download_dir: str | pathlib.Path | None = None) -> list[dict]:
   """Builds with 1 and 2 workers and extrapolates to the real CREMA-D.
+
+  Args:
+    quick: 2 actors x 6 clips instead of 10 actors.
+    cremad_dir: a CREMA-D root with real clips (default: the six in ../shared).
+    download_dir: where the synthetic tree is generated (and kept, for other
+      benchmarks: `cremad.synthetic_tree(synthetic_config(quick), download_dir)` finds
+      it); default: a temporary folder, deleted afterwards.
 
   Returns:
     Rows: "build/workers=1" and "build/workers=2" (synthetic: clips, seconds,
@@ -95,15 +104,16 @@ def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None) -> li
     real clips: the 2-worker rate scaled by the real/synthetic decode time); the last
     three only when real clips are found.
   """
-  shape = _config(quick)
+  shape = synthetic_config(quick)
   rows = []
   with tempfile.TemporaryDirectory(prefix="bench_build_") as tmp:
     tmp = pathlib.Path(tmp)
+    download_dir = pathlib.Path(download_dir or tmp / "downloads")
     start = time.perf_counter()
-    tree = cremad.synthetic_tree(shape, tmp / "downloads")  # Untimed; the builds reuse it.
+    tree = cremad.synthetic_tree(shape, download_dir)  # Untimed; the builds reuse it.
     generate_seconds = time.perf_counter() - start
     for num_workers in (1, 2):
-      builder, seconds = _build(shape, tmp / f"data_{num_workers}", tmp / "downloads",
+      builder, seconds = _build(shape, tmp / f"data_{num_workers}", download_dir,
                                 num_workers)
       num_clips, mean_audio = _record_stats(builder)
       rows.append({

@@ -3,7 +3,8 @@
     python -m benchmarks.input_pipeline [--quick] [--dataset cremad/synthetic_g16_112 --data_dir D]
 
 Measures clips per second of `input_pipeline.train_iterator` (read, decode, train
-augmentation, batch, hand to the devices) on 16x112x112x1 uint8 clips, with
+augmentation, batch, hand to the devices) on 16x112x112x1 uint8 clips (or `shape`,
+e.g. 1x48x48x1 FER2013 images), with
 `worker_count` 0 (threads in this process) and 2 (grain worker processes), plus a
 read-only row without augmentation. The clips come from `--dataset` in `--data_dir`
 when it is built there (the whole packed split, not a fold), else from a temporary
@@ -26,6 +27,7 @@ from emo_jax import input_pipeline
 from emo_jax import sharding
 
 NUM_FRAMES, SIZE = 16, 112
+CLIP_SHAPE = (NUM_FRAMES, SIZE, SIZE, 1)
 NUM_CLASSES = 6
 BATCH_SIZE = 32
 # A typical CREMA-D training setting (see emo_jax/data/augment.py).
@@ -35,19 +37,20 @@ TRAIN_AUGMENT = {"crop_probability": 1.0, "crop_min_area": 0.7, "flip_probabilit
 
 
 class _RandomClips(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-  """Random 16x112x112x1 clips with CREMA-D's per-clip fields, for this benchmark only."""
+  """Random uint8 clips (16x112x112x1 by default) with CREMA-D's per-clip fields."""
 
   VERSION = tfds.core.Version("1.0.0")
   # The package folder, also when run as __main__ (TFDS would look beside the file).
   pkg_dir_path = epath.Path(__file__).parent
 
-  def __init__(self, *, num_clips: int = 0, **kwargs):  # 0: read an existing build.
-    self._num_clips = num_clips
+  def __init__(self, *, num_clips: int = 0, shape=CLIP_SHAPE, **kwargs):
+    self._num_clips = num_clips  # 0: read an existing build.
+    self._shape = tuple(shape)
     super().__init__(**kwargs)
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(features=tfds.features.FeaturesDict({
-        "frames": tfds.features.Tensor(shape=(NUM_FRAMES, SIZE, SIZE, 1), dtype=np.uint8,
+        "frames": tfds.features.Tensor(shape=self._shape, dtype=np.uint8,
                                        encoding=tfds.features.Encoding.BYTES),
         "audio": tfds.features.Tensor(shape=(None,), dtype=np.float32,
                                       encoding=tfds.features.Encoding.BYTES),
@@ -65,16 +68,20 @@ class _RandomClips(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     rng = np.random.default_rng(0)
     for i in range(self._num_clips):
       yield i, {
-          "frames": rng.integers(0, 256, (NUM_FRAMES, SIZE, SIZE, 1), dtype=np.uint8),
-          "audio": rng.normal(size=16000 * 2).astype(np.float32),
+          "frames": rng.integers(0, 256, self._shape, dtype=np.uint8),
+          # Two seconds of audio per clip, as CREMA-D records; none for still images.
+          "audio": rng.normal(size=16000 * 2 if self._shape[0] > 1 else 0).astype(np.float32),
           "label": i % NUM_CLASSES, "actor": 1001 + i % 10,
           "vote_distribution": np.eye(NUM_CLASSES, dtype=np.float32)[i % NUM_CLASSES],
           "clip_name": f"clip_{i}",
       }
 
 
-def _random_clips_source(data_dir: str, num_clips: int):
-  builder = _RandomClips(num_clips=num_clips, data_dir=data_dir, file_format="array_record")
+def random_clips_source(data_dir: str, num_clips: int, shape=CLIP_SHAPE):
+  """Writes `num_clips` random records of `shape` frames into `data_dir` (TFDS
+  array_record) and opens them: `len()` and `[i]` -> dict, as a packed CREMA-D."""
+  builder = _RandomClips(num_clips=num_clips, shape=shape, data_dir=data_dir,
+                         file_format="array_record")
   builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
       verify_ssl=False))
   return builder.as_data_source("train")
@@ -99,11 +106,17 @@ def _time_pipeline(source, mesh, worker_count: int, augment, num_batches: int) -
 
 
 def run(quick: bool = False, dataset: str = "cremad/synthetic_g16_112",
-        data_dir: str | None = None) -> list[dict]:
+        data_dir: str | None = None, shape=CLIP_SHAPE) -> list[dict]:
   """Times the train pipeline with 0 and 2 workers, and reading without augmentation.
 
+  Args:
+    quick: fewer batches.
+    dataset: read this packed dataset when it is built in `data_dir`.
+    data_dir: TFDS data dir; None: random records of `shape` in a temporary folder.
+    shape: `[T, S, S, C]` of the random records.
+
   Returns:
-    One row per setting: name, worker_count, augment, clips_per_second, ms_per_batch,
+    One row per setting: name, input (shape), clips_per_second, ms_per_batch,
     batch_size, num_batches, source, cpu_count.
   """
   num_batches = 8 if quick else 24
@@ -112,13 +125,14 @@ def run(quick: bool = False, dataset: str = "cremad/synthetic_g16_112",
     source, source_name = _packed_source(dataset, data_dir)
     if source is None:
       num_clips = BATCH_SIZE * (num_batches + 4)
-      source = _random_clips_source(temporary_dir, num_clips)
+      source = random_clips_source(temporary_dir, num_clips, shape)
       source_name = f"temporary array_record, {num_clips} random clips"
     settings = [("read", 0, None), ("read+augment", 0, TRAIN_AUGMENT),
                 ("read+augment", 2, TRAIN_AUGMENT)]
     rows = []
     for name, worker_count, augment in settings:
       rows.append({"name": f"input_pipeline/{name}/workers={worker_count}",
+                   "input": "x".join(str(d) for d in source[0]["frames"].shape),
                    **_time_pipeline(source, mesh, worker_count, augment, num_batches),
                    "batch_size": BATCH_SIZE, "num_batches": num_batches,
                    "source": source_name, "cpu_count": os.cpu_count()})

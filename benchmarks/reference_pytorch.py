@@ -21,16 +21,19 @@ The reference step is split into `encode` (the frozen encoder's forward pass) an
 one on cached encoder features (run the encoder once, train on the features), which
 is what its frozen encoder allows; the encoder and head times are reported apart.
 PyTorch is optional (`pip install -e .[bench]`); without it the rows say it was skipped.
---quick (batch 8 frozen, batch 2 trainable, 3 timed steps) takes ~2 min on 2 CPU cores.
+--quick (batch 4 frozen, 1 trainable, 3 timed steps, no channels-last variant) takes
+~2 min on 2 busy CPU cores; the full run (batch 32 and 8, 5 steps) ~15 min.
 """
 import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 
 import numpy as np
 
+from benchmarks import flops
 from benchmarks import train_throughput
 
 NUM_FRAMES, SIZE = 16, 112
@@ -126,11 +129,16 @@ class ReferenceTrainer:
   notebook's epoch calls `train_step`, which encodes every frame every time.
   """
 
-  def __init__(self, torch, frozen: bool = True, seed: int = 0):
+  def __init__(self, torch, frozen: bool = True, channels_last: bool = False, seed: int = 0):
+    """`channels_last`: NHWC memory layout for the encoder, a tuning the notebook lacks
+    (PyTorch's default NCHW is what it runs), faster on CPU."""
     torch.manual_seed(seed)
     self._torch = torch
     self.frozen = frozen
+    self.channels_last = channels_last
     self.encoder, self.head = build_model(torch, frozen)
+    if channels_last:
+      self.encoder.to(memory_format=torch.channels_last)
     trainable = list(self.head.parameters())
     if not frozen:
       trainable += list(self.encoder.parameters())
@@ -142,6 +150,8 @@ class ReferenceTrainer:
     batch, num_frames, height, width, _ = frames.shape
     x = torch.from_numpy(frames).float().div_(255.0).sub_(0.5).div_(0.5)
     x = x.reshape(batch * num_frames, 1, height, width).expand(-1, 3, -1, -1)
+    if self.channels_last:
+      x = x.contiguous(memory_format=torch.channels_last)
     return self.encoder(x).reshape(batch, num_frames, FEATURES)
 
   def train_on_features(self, features, labels) -> float:
@@ -166,8 +176,45 @@ def _timed(fn) -> float:
   return time.perf_counter() - start
 
 
-def compare_train_steps(frozen: bool, batch_size: int, num_steps: int) -> dict:
-  """Times our resnet_ae_lstm step and the reference step alternately on the same batch."""
+def pipelined_clips_per_second(compiled, state, rng, mesh, batch_size: int,
+                               num_steps: int) -> float:
+  """Clips/s of our train step fed by the real input pipeline (data + train, measured).
+
+  The grain iterator (train augmentation, worker_count 0, prefetch 2) reads random
+  16x112x112x1 records from a temporary array_record dataset; its threads prepare the
+  next batches while the step runs, on the same CPU cores.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  from emo_jax import input_pipeline  # pylint: disable=g-import-not-at-top
+  from benchmarks import input_pipeline as input_pipeline_benchmark  # pylint: disable=g-import-not-at-top
+  with tempfile.TemporaryDirectory(prefix="bench_epoch_") as tmp:
+    source = input_pipeline_benchmark.random_clips_source(tmp, batch_size * (num_steps + 2))
+    iterator = input_pipeline.train_iterator(
+        source, np.arange(len(source)), mesh=mesh, batch_size=batch_size,
+        num_classes=NUM_CLASSES, seed=0, augment_config=input_pipeline_benchmark.TRAIN_AUGMENT,
+        worker_count=0, prefetch=2)
+    try:
+      state, metrics = compiled(state, next(iterator), rng)  # Warm-up.
+      jax.block_until_ready(metrics)
+      start = time.perf_counter()
+      for _ in range(num_steps):
+        state, metrics = compiled(state, next(iterator), rng)
+        jax.device_get(metrics)  # As the trainer does every step.
+      seconds = time.perf_counter() - start
+    finally:
+      iterator.close()
+  return num_steps * batch_size / seconds
+
+
+def compare_train_steps(frozen: bool, batch_size: int, num_steps: int,
+                        with_channels_last: bool = True) -> dict:
+  """Times our resnet_ae_lstm step and the reference step alternately on the same batch.
+
+  With a frozen encoder the reference step is timed in its two parts (`encode`,
+  `train_on_features`, whose sum is `train_step`), and our step is also timed fed by
+  the input pipeline (`pipelined_clips_per_second`). `with_channels_last` also times
+  the reference with a channels-last encoder.
+  """
   torch = _torch()
   variant = "frozen" if frozen else "trainable"
   name = f"train_step/resnet18_{variant}"
@@ -185,30 +232,40 @@ def compare_train_steps(frozen: bool, batch_size: int, num_steps: int) -> dict:
   compiled = step.lower(state, batch, rng).compile()
   compile_seconds = time.perf_counter() - start
   host = train_throughput.random_batch(batch_size, (NUM_FRAMES, SIZE, SIZE, 1), NUM_CLASSES)
+  labels = torch.from_numpy(host["label"]).long()
   reference = ReferenceTrainer(torch, frozen)
+  tuned = ReferenceTrainer(torch, frozen, channels_last=True) if with_channels_last else None
+  features = None
 
   def ours():
     nonlocal state
     state, metrics = compiled(state, batch, rng)
     jax.block_until_ready((state, metrics))
 
-  def theirs():
-    reference.train_step(host["frames"], host["label"])
+  def encode():
+    nonlocal features
+    features = reference.encode(host["frames"])
+
+  def theirs(trainer=reference):
+    trainer.train_step(host["frames"], host["label"])
 
   ours(), theirs()  # Warm-up.
-  ours_seconds, reference_seconds = [], []
+  if tuned:
+    theirs(tuned)
+  ours_seconds, encode_seconds, head_seconds, reference_seconds = [], [], [], []
+  tuned_seconds = []
   for _ in range(num_steps):
     ours_seconds.append(_timed(ours))
-    reference_seconds.append(_timed(theirs))
-  # The parts of the frozen reference step (a cached-features epoch would skip `encode`).
-  labels = torch.from_numpy(host["label"]).long()
-  encode_seconds, head_seconds = [], []
-  for _ in range(num_steps if frozen else 0):
-    features = reference.encode(host["frames"])  # Warm, and the features to train on.
-    encode_seconds.append(_timed(lambda: reference.encode(host["frames"])))
-    head_seconds.append(_timed(lambda: reference.train_on_features(features, labels)))
+    if tuned:
+      tuned_seconds.append(_timed(lambda: theirs(tuned)))
+    if frozen:
+      encode_seconds.append(_timed(encode))
+      head_seconds.append(_timed(lambda: reference.train_on_features(features, labels)))
+      reference_seconds.append(encode_seconds[-1] + head_seconds[-1])
+    else:
+      reference_seconds.append(_timed(theirs))
   ours_step, reference_step = map(statistics.median, (ours_seconds, reference_seconds))
-  return {
+  row = {
       "name": name,
       "batch_size": batch_size,
       "input": f"{NUM_FRAMES}x{SIZE}x{SIZE}x1",
@@ -217,27 +274,38 @@ def compare_train_steps(frozen: bool, batch_size: int, num_steps: int) -> dict:
       "ours_clips_per_second": round(batch_size / ours_step, 2),
       "reference_clips_per_second": round(batch_size / reference_step, 2),
       "ratio": round(reference_step / ours_step, 2),  # Ours / reference, in clips/s.
-      **({"reference_encode_ms": round(1000 * statistics.median(encode_seconds), 1),
-          "reference_head_step_ms": round(1000 * statistics.median(head_seconds), 1)}
-         if frozen else {}),
-      "ours_compile_seconds": round(compile_seconds, 1),
-      "repetitions": num_steps,
-      "torch": torch.__version__,
-      "torch_threads": torch.get_num_threads(),
   }
+  if tuned:
+    tuned_step = statistics.median(tuned_seconds)
+    row["reference_channels_last_step_ms"] = round(1000 * tuned_step, 1)
+    row["ratio_vs_channels_last"] = round(tuned_step / ours_step, 2)
+  row["ours_gflops_per_step"] = round(flops.compiled_flops(compiled) / 1e9, 1)
+  if frozen:
+    row["reference_encode_ms"] = round(1000 * statistics.median(encode_seconds), 1)
+    row["reference_head_step_ms"] = round(1000 * statistics.median(head_seconds), 1)
+    row["ours_pipelined_clips_per_second"] = round(pipelined_clips_per_second(
+        compiled, state, rng, mesh, batch_size, num_steps), 2)
+  row.update({"ours_compile_seconds": round(compile_seconds, 1), "repetitions": num_steps,
+              "torch": torch.__version__, "torch_threads": torch.get_num_threads()})
+  return row
 
 
 def run(quick: bool = False) -> list[dict]:
   """Rows "train_step/resnet18_frozen" and "train_step/resnet18_trainable".
 
-  Each has ours_ and reference_ step_ms and clips_per_second, their `ratio` (ours /
-  reference, in clips/s: above 1 means this project is faster), and the reference
-  step's parts (reference_encode_ms, reference_head_step_ms). --quick uses batch 2 for
-  the trainable encoder (its backward pass through 16 frames per clip is slow on CPU).
+  Each has ours_ and reference_ step_ms and clips_per_second and their `ratio` (ours /
+  reference, in clips/s: above 1 means this project is faster), the same against the
+  reference with a channels-last encoder (PyTorch's faster CPU layout, which the
+  notebook does not use: reference_channels_last_step_ms, ratio_vs_channels_last), and
+  XLA's FLOPs of our step (ours_gflops_per_step); the frozen row also the
+  reference step's parts (reference_encode_ms, reference_head_step_ms) and our step fed
+  by the input pipeline (ours_pipelined_clips_per_second). Batches: frozen 4 (--quick)
+  or 32 (the config's); trainable 1 or 8 (its backward pass through 16 frames per
+  clip is slow on CPU). --quick leaves out the channels-last reference.
   """
   num_steps = 3 if quick else 5
-  return [compare_train_steps(True, 8 if quick else 32, num_steps),
-          compare_train_steps(False, 2 if quick else 8, num_steps)]
+  return [compare_train_steps(True, 4 if quick else 32, num_steps, not quick),
+          compare_train_steps(False, 1 if quick else 8, num_steps, not quick)]
 
 
 def main(argv=None) -> int:

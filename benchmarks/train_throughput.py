@@ -4,15 +4,17 @@
     python -m benchmarks.train_throughput --one ae_lstm --batch_size 8  # one config, JSON
 
 Each config (configs/<name>.py, the full-size `config.model`) is measured in its own
-subprocess, so that its peak resident memory (`ru_maxrss`) is its own: the real train
+subprocess, so that its peak resident memory (VmHWM, see `peak_rss_mb`) is its own,
+JAX's and XLA's included (tracemalloc would see only Python's): the real train
 step (`train_state.create_train_state` + `jit_train_step`, the optimiser of
 `trainer.optimizer_config`, so a frozen encoder is frozen as in training) on random
 uint8 inputs of the dataset's shape (16x112x112x1 clips; 1x48x48x1 FER2013 images),
 on one device. Compile time is `lower().compile()`; the step time is the median of
 several steps after a warm-up step; FLOPs per step are XLA's count for the compiled
 step (see benchmarks/flops.py), against a matmul ceiling measured in the same
-subprocess just before. Batch 8 with --quick, else the config's own batch size.
---quick takes ~4 min on 2 CPU cores (the six configs), mostly compiling.
+subprocess just before. --quick: batch 4 clips (8 FER2013 images), at most 10 s of
+timed steps per config (~4 min for the six on 2 busy CPU cores, mostly compiling and
+the slow conv weight gradients); else each config's own batch size (32, FER2013 128).
 """
 import argparse
 import importlib
@@ -50,9 +52,21 @@ def num_classes(dataset: str) -> int:
   return len(fer2013.FER_CLASSES) if dataset == "fer2013" else len(cremad.EMOTIONS)
 
 
-def peak_rss_mb() -> float:
-  """This process's peak resident memory so far (Linux reports kilobytes)."""
-  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(status_path: str = "/proc/self/status") -> float:
+  """This process's peak resident memory so far, in MB.
+
+  Linux's VmHWM, the high-water mark of this process's own memory. `ru_maxrss` is the
+  fallback elsewhere; on Linux it is not used because exec() carries the parent's
+  high-water mark into it, so a small child of a big parent would report the parent's.
+  """
+  try:
+    with open(status_path) as f:
+      for line in f:
+        if line.startswith("VmHWM:"):
+          return int(line.split()[1]) / 1024  # kB.
+  except (OSError, ValueError, IndexError):
+    pass
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux.
 
 
 def random_batch(batch_size: int, shape, num_labels: int, seed: int = 0) -> dict:
@@ -94,13 +108,14 @@ def setup_train_step(config, batch_size: int, mesh, shape=None, total_steps: int
   return state, step, batch, train_rng
 
 
-def time_steps(compiled, state, batch, rng, num_steps: int):
-  """Runs one warm-up step, then `num_steps` timed ones; returns (state, seconds list)."""
+def time_steps(compiled, state, batch, rng, num_steps: int, budget_s: float = float("inf")):
+  """Runs one warm-up step, then up to `num_steps` timed ones: fewer (at least one) when
+  the timed steps have taken `budget_s` seconds. Returns (state, seconds of each)."""
   import jax  # pylint: disable=g-import-not-at-top
   state, metrics = compiled(state, batch, rng)
   jax.block_until_ready(metrics)
   seconds = []
-  for _ in range(num_steps):
+  while len(seconds) < num_steps and (not seconds or sum(seconds) < budget_s):
     start = time.perf_counter()
     state, metrics = compiled(state, batch, rng)
     jax.block_until_ready((state, metrics))
@@ -109,16 +124,19 @@ def time_steps(compiled, state, batch, rng, num_steps: int):
 
 
 def measure(name: str, arg: str | None = None, batch_size: int | None = None,
-            num_steps: int = 3, shape=None, num_devices: int = 1) -> dict:
+            num_steps: int = 3, shape=None, num_devices: int = 1,
+            budget_s: float = float("inf"), with_ceiling: bool = True) -> dict:
   """Measures the train step of `configs/<name>.py:<arg>` in this process.
 
   Args:
     name: a module of configs/, e.g. "ae_lstm".
     arg: its config argument (e.g. "runlocal"), None for the full-size default.
     batch_size: global batch size; None: the config's `data.batch_size`.
-    num_steps: timed steps after one warm-up step.
+    num_steps: timed steps after one warm-up step (their median is reported).
     shape: `[T, S, S, C]` of an example; None: the config's dataset's.
     num_devices: devices of the ("data",) mesh.
+    budget_s: stop timing steps after this many seconds (at least one step).
+    with_ceiling: measure the matmul ceiling (and MFU) first.
 
   Returns:
     A row: clips_per_second, step_ms (median), compile_seconds, gflops_per_step,
@@ -138,11 +156,11 @@ def measure(name: str, arg: str | None = None, batch_size: int | None = None,
   compiled = step.lower(state, batch, rng).compile()
   compile_seconds = time.perf_counter() - start
   flops_per_step = flops.compiled_flops(compiled)
-  ceiling = flops.matmul_ceiling()
-  state, seconds = time_steps(compiled, state, batch, rng, num_steps)
+  ceiling = flops.matmul_ceiling() if with_ceiling else None
+  state, seconds = time_steps(compiled, state, batch, rng, num_steps, budget_s)
   step_seconds = statistics.median(seconds)
   frames_shape = batch["frames"].shape[1:]
-  return {
+  row = {
       "name": f"train/{name}" + (f":{arg}" if arg else ""),
       "input": "x".join(str(d) for d in frames_shape),
       "batch_size": batch_size,
@@ -151,28 +169,30 @@ def measure(name: str, arg: str | None = None, batch_size: int | None = None,
       "compile_seconds": round(compile_seconds, 1),
       "gflops_per_step": round(flops_per_step / 1e9, 2),
       "achieved_gflops": round(flops_per_step / step_seconds / 1e9, 1),
-      "ceiling_gflops": ceiling["ceiling_gflops"],
-      "mfu": round(flops.utilisation(flops_per_step, step_seconds,
-                                     ceiling["ceiling_gflops"] * 1e9), 3),
       "peak_rss_mb": round(peak_rss_mb()),
       "rss_after_import_mb": round(rss_after_import),
       "num_devices": mesh.size,
       "backend": jax.default_backend(),
-      "repetitions": num_steps,
+      "repetitions": len(seconds),
   }
+  if ceiling:
+    row["ceiling_gflops"] = ceiling["ceiling_gflops"]
+    row["mfu"] = round(flops.utilisation(flops_per_step, step_seconds,
+                                         ceiling["ceiling_gflops"] * 1e9), 3)
+  return row
 
 
 def measure_in_subprocess(name: str, batch_size: int | None, num_steps: int,
-                          timeout_s: float = 900, env: dict | None = None) -> dict:
+                          budget_s: float, timeout_s: float = 1800) -> dict:
   """`measure` in a fresh Python process (its own peak memory); errors become a row."""
   command = [sys.executable, "-m", "benchmarks.train_throughput", "--one", name,
-             "--num_steps", str(num_steps)]
+             "--num_steps", str(num_steps), "--budget_s", str(budget_s)]
   if batch_size:
     command += ["--batch_size", str(batch_size)]
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  process_env = dict(os.environ, **(env or {}))
-  process_env.pop("XLA_FLAGS", None)  # One CPU device, whatever the caller simulates.
-  result = subprocess.run(command, cwd=root, env=process_env, capture_output=True, text=True,
+  env = dict(os.environ)
+  env.pop("XLA_FLAGS", None)  # One CPU device, whatever the caller simulates.
+  result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
                           timeout=timeout_s, check=False)
   lines = result.stdout.strip().splitlines()
   if result.returncode != 0 or not lines:
@@ -181,22 +201,34 @@ def measure_in_subprocess(name: str, batch_size: int | None, num_steps: int,
   return json.loads(lines[-1])
 
 
+def quick_batch_size(name: str) -> int:
+  """--quick batch: 4 clips (64 frames of 112x112 per step), 8 FER2013 images."""
+  return 8 if name == "fer2013_cnn" else 4
+
+
 def run(quick: bool = False, configs=CONFIGS) -> list[dict]:
-  """One row per config (see `measure`), each measured in its own subprocess."""
-  return [measure_in_subprocess(name, 8 if quick else None, 3 if quick else 5)
+  """One row per config (see `measure`), each measured in its own subprocess.
+
+  --quick: `quick_batch_size`, up to 3 timed steps within 10 s; else the config's batch
+  size and up to 5 timed steps within 2 min.
+  """
+  return [measure_in_subprocess(name, quick_batch_size(name) if quick else None,
+                                3 if quick else 5, 10 if quick else 120)
           for name in configs]
 
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--quick", action="store_true", help="batch 8, 3 timed steps")
+  parser.add_argument("--quick", action="store_true", help="small batches, 3 timed steps")
   parser.add_argument("--configs", default=",".join(CONFIGS))
   parser.add_argument("--one", help="measure this config in this process; print JSON")
   parser.add_argument("--batch_size", type=int, default=None)
   parser.add_argument("--num_steps", type=int, default=5)
+  parser.add_argument("--budget_s", type=float, default=float("inf"))
   args = parser.parse_args(argv)
   if args.one:
-    print(json.dumps(measure(args.one, batch_size=args.batch_size, num_steps=args.num_steps)))
+    print(json.dumps(measure(args.one, batch_size=args.batch_size, num_steps=args.num_steps,
+                             budget_s=args.budget_s)))
     return 0
   for row in run(args.quick, args.configs.split(",")):
     print(json.dumps(row))

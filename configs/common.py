@@ -112,7 +112,22 @@ def cremad_data_config(args: ml_collections.ConfigDict, real_dataset: str = "cre
       frame_dropout_fill="repeat", noise_stddev=0.0))
   data.worker_count = 0
   data.prefetch = 2
+  cached_feature_fields(data)
   return data
+
+
+def cached_feature_fields(data: ml_collections.ConfigDict):
+  """`config.data` fields of training on cached frame-encoder features (emo_jax/feature_cache.py).
+
+  cached_features: run a frozen frame encoder once over the dataset and train on its
+    stored features (needs `model.encoder.frozen` and, with one view, no pixel augmentation).
+  cached_feature_views: 1 caches the clean clips; V > 1 also caches V views made with the
+    pixel steps of `data.augment`, one drawn per example per epoch.
+  cached_feature_dtype: "float32" (exact) or "float16" (half the disk and memory).
+  """
+  data.cached_features = False
+  data.cached_feature_views = 1
+  data.cached_feature_dtype = "float32"
 
 
 def runlocal_overrides(config: ml_collections.ConfigDict):
@@ -137,3 +152,7 @@ def cpu_sized_synthetic(config: ml_collections.ConfigDict, args: ml_collections.
   for part in ("encoder", "video"):
     if config.model.get(part) and "widths" in config.model[part]:
       config.model[part].widths = tuple(w // 2 for w in config.model[part].widths)
+  if config.model.get("encoder") and config.model.encoder.name == "conv":
+    # Expressions are where things are (brows, mouth corners): keep the 4x4 layout.
+    config.model.encoder.pooling = "flatten"
+    config.model.encoder.features = 128

@@ -7,7 +7,16 @@ at an encoder checkpoint (e.g. saved with `emo_jax.models.save_encoder` from a r
 configs/fer2013_cnn.py:resnet18) with `--config.model.encoder.pretrained=DIR`; left
 empty, the frozen encoder keeps its random initialisation (a random-features baseline).
 The autoencoder is pre-trained alone for `train.autoencoder_pretrain_epochs` first, as
-in the reference notebook. Arguments: `synthetic`, `runlocal` as in configs/ae_lstm.py.
+in the reference notebook. Arguments: `synthetic`, `runlocal` as in configs/ae_lstm.py;
+`cached` computes the frozen encoder's per-frame features once (stored beside the packed
+dataset, see emo_jax/feature_cache.py) and trains the bottleneck, LSTM and head on them:
+the same model and maths, without the ResNet's cost in every step
+(`configs/resnet_ae_lstm.py:synthetic,cached`). What it gives up: the pixel
+augmentations (crop, flip, brightness, contrast, noise), which `cached` turns off since
+they change what the encoder sees. Temporal jitter and frame dropout still work, applied
+to the cached features exactly. `cached,views=8` keeps the pixel augmentations as 8
+cached augmented views of every clip (8 encoder passes over the data once, 8x the disk),
+one drawn per example per epoch: the same augmentations, but a fixed set of 8 draws.
 Cost and result (measured, see README): COST_AND_RESULT
 """
 from configs import common
@@ -15,7 +24,7 @@ from emo_jax.models import presets
 
 
 def get_config(arg=None):
-  args = common.parse_arg(arg, synthetic=False, runlocal=False)
+  args = common.parse_arg(arg, synthetic=False, runlocal=False, cached=False, views=1)
   config = common.base_config()
   config.data = common.cremad_data_config(args)
   config.model = presets.default_model_config("resnet18_ae_lstm")
@@ -27,4 +36,12 @@ def get_config(arg=None):
     config.model.bottleneck.update(dim=8, hidden_sizes=(8,))
     config.model.temporal.hidden_size = 8
     config.model.head.hidden_sizes = (8,)
+  if args.views != 1 and not args.cached:
+    raise ValueError(f"config argument views={args.views} is for cached features; add `cached`")
+  if args.cached:
+    config.data.cached_features = True
+    config.data.cached_feature_views = args.views
+    if args.views == 1:
+      config.data.augment.update(crop_probability=0.0, flip_probability=0.0, brightness=0.0,
+                                 contrast=0.0, noise_stddev=0.0)
   return config

@@ -20,7 +20,9 @@ config.data fields read here (the defaults live in the config files):
   prefetch: batches read ahead (threads and buffer) per process.
 
 Batches are dicts of `jax.Array`s with the global batch size B on the leading axis:
-  frames uint8 [B, T, S, S, C] (FER2013: T = 1), label int32 [B],
+  frames uint8 [B, T, S, S, C] (FER2013: T = 1), or, from records of cached frame
+  features (`emo_jax.feature_cache`, `Datasets.with_sources`), frame_features
+  [B, T, D] float16/float32 instead, label int32 [B],
   vote_distribution float32 [B, num_classes] (the crowd's votes for CREMA-D, one-hot
   where a dataset has none or a clip has no votes), mask bool [B] (False for padding);
   evaluation batches also carry index int32 [B], the record index in the packed
@@ -35,6 +37,7 @@ with `grain.checkpoint.CheckpointSave` in Orbax), so a resumed run continues the
 order. Every host has the same number of train steps (hosts drop at most
 `process_count - 1` records) and of evaluation batches (padded, `mask` False).
 """
+import copy
 import dataclasses
 import functools
 import math
@@ -50,6 +53,7 @@ from jax.sharding import Mesh
 
 from emo_jax import sharding
 from emo_jax.data import augment as augment_lib
+from emo_jax.data import feature_augment
 from emo_jax.data import splits
 
 # What a device batch holds; everything else in a record stays on the host.
@@ -153,12 +157,8 @@ def host_shard(indices: np.ndarray, equal_sizes: bool) -> np.ndarray:
   return shard
 
 
-def format_example(record: Mapping[str, Any], num_classes: int) -> dict[str, np.ndarray]:
-  """A packed record -> {frames uint8 [T, S, S, C], label int32, vote_distribution, mask}.
-
-  Still images (`image` [S, S, C]) become one-frame clips. Records without a vote
-  distribution, or with no votes, get the one-hot of their label.
-  """
+def _frames(record: Mapping[str, Any]) -> np.ndarray:
+  """A record's uint8 frames `[T, S, S, C]`; a still `image` `[S, S, C]` is one frame."""
   if "frames" in record:
     frames = np.asarray(record["frames"])
   elif "image" in record:
@@ -167,11 +167,25 @@ def format_example(record: Mapping[str, Any], num_classes: int) -> dict[str, np.
     raise KeyError(f"record has neither 'frames' nor 'image'; keys: {sorted(record)}")
   if frames.dtype != np.uint8 or frames.ndim != 4:
     raise ValueError(f"expected uint8 frames [T, S, S, C], got {frames.dtype} {frames.shape}")
+  return frames
+
+
+def format_example(record: Mapping[str, Any], num_classes: int) -> dict[str, np.ndarray]:
+  """A packed record -> {frames uint8 [T, S, S, C], label int32, vote_distribution, mask}.
+
+  Still images (`image` [S, S, C]) become one-frame clips. Records without a vote
+  distribution, or with no votes, get the one-hot of their label. A record of cached
+  features gives `frame_features` [T, D] instead of `frames`.
+  """
+  if "frame_features" in record:
+    inputs = {"frame_features": np.asarray(record["frame_features"])}
+  else:
+    inputs = {"frames": _frames(record)}
   label = int(record["label"])
   votes = record.get("vote_distribution")
   if votes is None or not np.asarray(votes).sum() > 0:
     votes = np.eye(num_classes, dtype=np.float32)[label]
-  return {"frames": frames, "label": np.int32(label),
+  return {**inputs, "label": np.int32(label),
           "vote_distribution": np.asarray(votes, np.float32), "mask": np.True_}
 
 
@@ -188,7 +202,10 @@ class _ReadTrainExample:
   def __call__(self, position: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     record = self._source[int(self._record_indices[position])]
     example = format_example(record, self._num_classes)
-    example["frames"] = augment_lib.augment_clip(example["frames"], rng, self._augment_config)
+    if "frame_features" in example:
+      example["frame_features"] = feature_augment.augment_features(record, rng, self._augment_config)
+    else:
+      example["frames"] = augment_lib.augment_clip(example["frames"], rng, self._augment_config)
     return example
 
 
@@ -342,6 +359,16 @@ class Datasets:
         steps_per_epoch=len(train_indices) // jax.process_count() // per_host,
         eval_steps={part: num_eval_batches(len(ids), data_config.eval_batch_size)
                     for part, ids in packed.indices.items()})
+
+  def with_sources(self, sources: Mapping[str, Any]) -> "Datasets":
+    """These datasets (split, info, seeds) reading other records with the same indices.
+
+    `sources`: part -> records, e.g. `emo_jax.feature_cache.FeatureSource`s of cached
+    frame features; batches then hold `frame_features` instead of `frames`.
+    """
+    other = copy.copy(self)
+    other.packed = dataclasses.replace(self.packed, sources=dict(sources))
+    return other
 
   @property
   def eval_parts(self) -> tuple[str, ...]:

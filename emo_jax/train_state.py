@@ -26,6 +26,16 @@ def frames_to_float(frames: jax.Array) -> jax.Array:
   return frames.astype(jnp.float32) / 255.0
 
 
+def model_inputs(batch: dict) -> dict:
+  """The model's input for a batch: `frames` (as float) or cached `frame_features` [B, T, D].
+
+  Batches of cached features (`emo_jax.feature_cache`) skip the frozen frame encoder.
+  """
+  if "frame_features" in batch:
+    return {"frame_features": batch["frame_features"]}
+  return {"frames": frames_to_float(batch["frames"])}
+
+
 def model_variables(params, batch_stats) -> dict:
   variables = {"params": params}
   if batch_stats:
@@ -78,11 +88,11 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, model, tx, los
   """
   step_rng = jax.random.fold_in(rng, state.step)
   dropout_rng, noise_rng = jax.random.split(step_rng)
-  frames = frames_to_float(batch["frames"])
+  inputs = model_inputs(batch)
 
   def loss_fn(params):
     (logits, aux), new_model_state = model.apply(
-        model_variables(params, state.batch_stats), frames, train=True,
+        model_variables(params, state.batch_stats), **inputs, train=True,
         rngs={"dropout": dropout_rng, "noise": noise_rng}, mutable=["batch_stats"])
     total, parts = compute_losses(logits, aux, batch, loss_config, num_classes, class_weights,
                                   classification_weight=0.0 if autoencoder_only else 1.0)
@@ -109,7 +119,7 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, model, tx, los
 def eval_step(state: TrainState, batch: dict, *, model):
   """Logits `[B, K]` and the pooled clip embedding `[B, D]` for one (padded) batch."""
   logits, aux = model.apply(model_variables(state.params, state.batch_stats),
-                            frames_to_float(batch["frames"]), train=False)
+                            **model_inputs(batch), train=False)
   return {"logits": logits.astype(jnp.float32), "pooled": aux["pooled"].astype(jnp.float32)}
 
 

@@ -7,6 +7,7 @@ import signal
 import time
 
 import jax
+from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
 
@@ -14,6 +15,7 @@ import tfds_cremad
 
 from emo_jax import checkpointing
 from emo_jax import config_checks
+from emo_jax import feature_cache
 from emo_jax import input_pipeline
 from emo_jax import losses
 from emo_jax import metric_writers
@@ -93,6 +95,13 @@ class _Preemption:
       signal.signal(signal.SIGTERM, self._previous)
 
 
+def to_host(array: jax.Array) -> np.ndarray:
+  """The whole global array as numpy on every host (gathered when it spans several hosts)."""
+  if jax.process_count() > 1:
+    return np.asarray(multihost_utils.process_allgather(array, tiled=True))
+  return np.asarray(jax.device_get(array))
+
+
 def evaluate(eval_step, state, batches, num_classes: int) -> tuple[dict, dict]:
   """Runs `eval_step` over padded batches; returns (metrics, per-example outputs).
 
@@ -101,10 +110,10 @@ def evaluate(eval_step, state, batches, num_classes: int) -> tuple[dict, dict]:
   outputs = {"logits": [], "pooled": [], "label": [], "index": []}
   for batch in batches:
     result = eval_step(state, batch)
-    mask = np.asarray(jax.device_get(batch["mask"]))
+    mask = to_host(batch["mask"])
     for key, value in (("logits", result["logits"]), ("pooled", result["pooled"]),
                        ("label", batch["label"]), ("index", batch["index"])):
-      outputs[key].append(np.asarray(jax.device_get(value))[mask])
+      outputs[key].append(to_host(value)[mask])
   outputs = {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in outputs.items()}
   if not outputs["label"].size:
     raise ValueError("the evaluation split has no examples; check config.data.split")
@@ -127,6 +136,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """
   start_time = time.time()
   config_checks.check_config(config)
+  if config.data.cached_features:
+    feature_cache.check_preconditions(config)
   os.makedirs(workdir, exist_ok=True)
   config_checks.check_workdir_compatible(config, workdir)
 
@@ -154,6 +165,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         {"params": state.params, "batch_stats": state.batch_stats}, config.model)
     state = state.replace(params=variables["params"], batch_stats=variables["batch_stats"])
     logging.info("Loaded the pretrained frame encoder from %s", config.model.encoder.pretrained)
+  if config.data.cached_features:  # After the encoder is final: the cache depends on it.
+    data = feature_cache.cached_feature_datasets(
+        data, config, model, {"params": state.params, "batch_stats": state.batch_stats})
 
   class_weights = None
   if config.loss.class_weights == "balanced":

@@ -51,17 +51,17 @@ XX_INTENSITY_RANGE = (0.55, 0.85)
 # wrinkle (nose), fold (nasolabial), asym (one corner only). ANG and DIS share lowered
 # brows and narrowed eyes, FEA and SAD raised inner brows, as in the FACS prototypes.
 EXPRESSIONS = {
-    "ANG": dict(brow_raise=-0.14, brow_tilt=-0.18, eye_open=-0.25, corner=-0.05,
-                mouth_open=0.16, mouth_width=-0.10, wrinkle=0.3, fold=0.2),
-    "DIS": dict(brow_raise=-0.08, brow_tilt=-0.06, eye_open=-0.40, corner=-0.10,
-                mouth_open=0.03, lip_raise=0.12, wrinkle=1.0, fold=0.8, asym=0.06),
-    "FEA": dict(brow_raise=0.16, brow_tilt=0.10, eye_open=0.45, corner=-0.04,
-                mouth_open=0.16, mouth_width=0.18),
-    "HAP": dict(brow_raise=0.02, eye_open=-0.25, corner=0.18, mouth_open=0.08,
-                mouth_width=0.22, fold=0.7),
+    "ANG": dict(brow_raise=-0.18, brow_tilt=-0.25, eye_open=-0.35, corner=-0.08,
+                mouth_open=0.22, mouth_width=-0.15, wrinkle=0.4, fold=0.3),
+    "DIS": dict(brow_raise=-0.10, brow_tilt=-0.08, eye_open=-0.50, corner=-0.14,
+                mouth_open=0.05, lip_raise=0.16, wrinkle=1.0, fold=1.0, asym=0.08),
+    "FEA": dict(brow_raise=0.24, brow_tilt=0.14, eye_open=0.55, corner=-0.06,
+                mouth_open=0.22, mouth_width=0.25),
+    "HAP": dict(brow_raise=0.03, eye_open=-0.35, corner=0.26, mouth_open=0.12,
+                mouth_width=0.30, fold=0.9),
     "NEU": dict(),
-    "SAD": dict(brow_raise=0.03, brow_tilt=0.16, eye_open=-0.30, corner=-0.14,
-                mouth_open=-0.04, mouth_width=-0.06),
+    "SAD": dict(brow_raise=0.04, brow_tilt=0.24, eye_open=-0.40, corner=-0.20,
+                mouth_open=-0.06, mouth_width=-0.10),
 }
 _GEOMETRY_KEYS = ("brow_raise", "brow_tilt", "eye_open", "corner", "mouth_open",
                   "mouth_width", "lip_raise", "wrinkle", "fold", "asym")
@@ -244,17 +244,17 @@ def make_clip_plan(seed: int, clip: cremad.ClipName) -> ClipPlan:
   syllables = tuple((float(a), float(a + (b - a) * rng.uniform(0.6, 0.9)))
                     for a, b in zip(edges[:-1], edges[1:]))
   motion = dict(dx=rng.uniform(-0.02, 0.02), dy=rng.uniform(-0.015, 0.015),
-                roll=rng.uniform(-4, 4), scale=rng.uniform(0.94, 1.06),
-                sway=rng.uniform(0, 0.012), roll_sway=rng.uniform(0, 2.5),
+                roll=rng.uniform(-6, 6), scale=rng.uniform(0.92, 1.08),
+                sway=rng.uniform(0, 0.02), roll_sway=rng.uniform(0, 3),
                 scale_sway=rng.uniform(0, 0.02), freq=rng.uniform(0.2, 0.8, 2),
                 phase=rng.uniform(0, 2 * np.pi, 3))
   gain = rng.uniform(0.82, 1.12)
   blinks = tuple(int(b) for b in rng.integers(0, num_frames - 5, rng.integers(0, 3)))
   return ClipPlan(
       clip=clip, num_frames=num_frames, intensity=float(intensity),
-      onset=rng.uniform(0.0, 0.15), rise_start=rng.uniform(0.0, 0.2),
-      apex=rng.uniform(0.35, 0.65), hold=rng.uniform(0.05, 0.15),
-      residual=rng.uniform(0.3, 0.6), syllables=syllables, motion=motion,
+      onset=rng.uniform(0.0, 0.08), rise_start=rng.uniform(0.05, 0.2),
+      apex=rng.uniform(0.35, 0.6), hold=rng.uniform(0.1, 0.25),
+      residual=rng.uniform(0.35, 0.65), syllables=syllables, motion=motion,
       gain=(gain, gain + rng.uniform(-0.1, 0.1)),
       tint=tuple(rng.uniform(-6, 6, 2)), noise_level=int(rng.integers(3)),
       blinks=blinks, gaze=rng.uniform(-0.03, 0.03))

@@ -14,13 +14,16 @@ class ConvEncoder(nn.Module):
 
   `D` is `features` when set (a dense projection after pooling), else `widths[-1]`.
   Each entry of `widths` is one stage of `convs_per_stage` 3x3 convolutions followed by
-  2x2 max pooling, so the spatial size shrinks by `2 ** len(widths)` before global
-  average pooling.
+  2x2 max pooling, so the spatial size shrinks by `2 ** len(widths)` before pooling:
+  "mean" (global average; position-invariant) or "flatten" (keeps where each feature is,
+  e.g. brows above eyes above mouth, at the cost of a size-dependent feature length;
+  pair it with `features`).
 
   Attributes:
     widths: channels of each stage; the depth is `len(widths) * convs_per_stage`.
     convs_per_stage: 3x3 convolutions per stage.
     norm: "batch", "group" or "none" (see `normalization.make_norm`).
+    pooling: "mean" or "flatten" (see above).
     features: optional output width of a dense projection after pooling.
     frozen: stop gradients at the output and keep BatchNorm in inference mode (its
       running statistics are not updated), for a pretrained encoder that is not trained.
@@ -29,6 +32,7 @@ class ConvEncoder(nn.Module):
   widths: Sequence[int] = (32, 64, 128)
   convs_per_stage: int = 1
   norm: str = "batch"
+  pooling: str = "mean"
   features: int | None = None
   frozen: bool = False
   dtype: Dtype = jnp.float32
@@ -46,7 +50,12 @@ class ConvEncoder(nn.Module):
                                     dtype=self.dtype, name=f"stage{stage}_norm{index}")(x)
         x = nn.relu(x)
       x = nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
-    x = jnp.mean(x, axis=(1, 2))
+    if self.pooling == "mean":
+      x = jnp.mean(x, axis=(1, 2))
+    elif self.pooling == "flatten":
+      x = x.reshape(x.shape[0], -1)
+    else:
+      raise ValueError(f"model.encoder.pooling={self.pooling!r} must be 'mean' or 'flatten'")
     if self.features:
       x = nn.Dense(self.features, dtype=self.dtype, name="projection")(x)
     if self.frozen:

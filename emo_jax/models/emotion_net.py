@@ -46,9 +46,10 @@ class EmotionNet(nn.Module):
   dtype: Dtype = jnp.float32
 
   @nn.compact
-  def __call__(self, frames: jax.Array, *, train: bool,
-               frame_mask: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
-    """Runs the model.
+  def __call__(self, frames: jax.Array | None = None, *, train: bool,
+               frame_mask: jax.Array | None = None,
+               frame_features: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """Runs the model on frames, or on the frame encoder's outputs computed beforehand.
 
     Args:
       frames: `[B, T, H, W, C]` (or `[B, H, W, C]`) float in [0, 1], or uint8 in [0, 255].
@@ -56,6 +57,11 @@ class EmotionNet(nn.Module):
       frame_mask: `[B, T]` bool, True for valid frames, or None when all are valid.
         Padded frames are zeroed first, so what they hold never matters. LSTMs need the
         mask to be a prefix (padding at the end). 3D networks see the zeroed frames.
+      frame_features: `[B, T, D]`, instead of `frames`: what `encode_frames` returns for
+        them (e.g. read from `emo_jax.feature_cache`). The encoder is skipped and its
+        variables are left untouched; the outputs are those of the model on the frames
+        when the encoder is frozen (it then has no dropout and no batch statistics in
+        training). Per-frame path only, and not with a pixel-decoding bottleneck.
 
     Returns:
       `(logits [B, num_classes] float32, aux)`; aux holds `pooled` `[B, D']` always,
@@ -65,23 +71,30 @@ class EmotionNet(nn.Module):
     """
     if self.video is None and (self.encoder is None or self.temporal is None):
       raise ValueError("EmotionNet needs either `video` or both `encoder` and `temporal`")
-    if frames.ndim == 4:
-      frames = frames[:, None]
-    if frames.dtype == jnp.uint8:
-      frames = frames.astype(jnp.float32) / 255.0
-    x = (frames.astype(jnp.float32) * 2.0 - 1.0).astype(self.dtype)
-    batch, num_frames = x.shape[:2]
-    if frame_mask is None:
-      mask = jnp.ones((batch, num_frames), bool)
-    else:
-      mask = frame_mask.astype(bool)
-      x = jnp.where(mask[:, :, None, None, None], x, jnp.zeros((), x.dtype))
-
+    if (frames is None) == (frame_features is None):
+      raise ValueError("EmotionNet: pass exactly one of `frames` and `frame_features`")
     aux = {}
+    if frame_features is None:
+      x, mask = self._normalise(frames, frame_mask)
+    else:
+      if self.video is not None:
+        raise ValueError("EmotionNet: `frame_features` needs the per-frame path (encoder + "
+                         "temporal); a 3D network has no frame encoder to skip")
+      if self.bottleneck is not None and self.bottleneck.pixel_decoder:
+        raise ValueError("EmotionNet: a bottleneck with pixel_decoder=True reconstructs the "
+                         "frames, so it cannot run from `frame_features`")
+      x = None
+      batch, num_frames = frame_features.shape[:2]
+      mask = (jnp.ones((batch, num_frames), bool) if frame_mask is None
+              else frame_mask.astype(bool))
+
     if self.video is not None:
       pooled = self.video(x, train=train)
     else:
-      features = self._encode_frames(x, train)
+      if frame_features is None:
+        features = self._encode_frames(x, train)
+      else:
+        features = frame_features.astype(self.dtype)
       aux["frame_features"] = features
       if self.bottleneck is not None:
         code, reconstruction, target = self.bottleneck(features, frames=x, train=train)
@@ -91,6 +104,32 @@ class EmotionNet(nn.Module):
       aux.update(temporal_aux)
     aux["pooled"] = pooled
     return self.head(pooled, train=train), aux
+
+  def encode_frames(self, frames: jax.Array, *, frame_mask: jax.Array | None = None) -> jax.Array:
+    """The frame encoder alone, in evaluation mode: frames `[B, T, H, W, C]` -> `[B, T, D]`.
+
+    `__call__(frame_features=encode_frames(frames))` gives the outputs of
+    `__call__(frames)` for a frozen encoder. Call with
+    `model.apply(variables, frames, method="encode_frames")`; only the encoder's
+    variables are needed.
+    """
+    if self.encoder is None:
+      raise ValueError("EmotionNet.encode_frames: the model has no frame encoder (3D network)")
+    x, _ = self._normalise(frames, frame_mask)
+    return self._encode_frames(x, train=False)
+
+  def _normalise(self, frames: jax.Array, frame_mask: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+    """Frames -> (`[B, T, H, W, C]` in [-1, 1] in `dtype`, padded frames zeroed; mask `[B, T]`)."""
+    if frames.ndim == 4:
+      frames = frames[:, None]
+    if frames.dtype == jnp.uint8:
+      frames = frames.astype(jnp.float32) / 255.0
+    x = (frames.astype(jnp.float32) * 2.0 - 1.0).astype(self.dtype)
+    batch, num_frames = x.shape[:2]
+    if frame_mask is None:
+      return x, jnp.ones((batch, num_frames), bool)
+    mask = frame_mask.astype(bool)
+    return jnp.where(mask[:, :, None, None, None], x, jnp.zeros((), x.dtype)), mask
 
   def _encode_frames(self, x: jax.Array, train: bool) -> jax.Array:
     """`[B, T, H, W, C] -> [B, T, D]`: the encoder on every frame, as one batch of B * T."""

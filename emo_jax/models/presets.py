@@ -13,7 +13,7 @@ INPUT_SHAPES = {
 }
 
 _CONV_ENCODER = dict(name="conv", widths=(32, 64, 128, 256), convs_per_stage=1, norm="batch",
-                     features=None, frozen=False, pretrained="")
+                     pooling="mean", features=None, frozen=False, pretrained="")
 _BOTTLENECK = dict(dim=64, hidden_sizes=(), noise_std=0.1, pixel_decoder=False, pixel_size=32,
                    pixel_widths=(32, 16))
 _BILSTM = dict(name="lstm", hidden_size=128, num_layers=1, bidirectional=True, pooling="last",

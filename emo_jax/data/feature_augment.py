@@ -1,0 +1,68 @@
+"""Training augmentation of cached per-frame features `[T, D]`: a view, then temporal jitter and dropout.
+
+A frozen frame encoder sees every frame on its own, so the temporal steps of
+`augment.augment_clip` (temporal jitter, frame dropout) only choose which frame goes
+where: applied to the frames' features they give exactly the features of the augmented
+clip. `augment_features` makes the same random draws as `augment_clip` with the pixel
+steps off, so a run on cached features reads the same training examples as a run on
+frames. Pixel steps (crop, flip, brightness, contrast, noise) change what the encoder
+sees; they live in the cache as precomputed augmented views, one drawn per example.
+"""
+from typing import Any, Mapping
+
+import numpy as np
+
+from emo_jax.data import augment as augment_lib
+
+
+def temporal_indices(num_frames: int, rng: np.random.Generator,
+                     config: augment_lib.AugmentConfig) -> tuple[np.ndarray, np.ndarray]:
+  """The source frame of each output frame, and which output frames are kept.
+
+  Runs `augment_clip`'s temporal steps (jitter, then dropout) on a clip of frame indices.
+
+  Returns:
+    `(indices int64 [T], kept bool [T])`; with `frame_dropout_fill="zero"` the frames
+    not kept are black frames, with "repeat" `indices` already repeats a kept frame.
+  """
+  if num_frames > 256:
+    raise ValueError(f"temporal_indices: at most 256 frames, got {num_frames}")
+  indices = np.arange(num_frames, dtype=np.uint8).reshape(num_frames, 1, 1, 1)
+  kept = np.ones(num_frames, bool)
+  if config.temporal_min_fraction < 1 and num_frames > 1:
+    indices = augment_lib.temporal_jitter(indices, rng, config.temporal_min_fraction)
+  if config.frame_dropout_rate > 0 and num_frames > 1:
+    # "repeat" returns where each frame comes from; the draws do not depend on the fill.
+    indices, kept = augment_lib.frame_dropout(indices, rng, config.frame_dropout_rate, "repeat")
+  return indices.reshape(num_frames).astype(np.int64), kept
+
+
+def augment_features(record: Mapping[str, Any], rng: np.random.Generator,
+                     config: "augment_lib.AugmentConfig | Mapping[str, Any] | None") -> np.ndarray:
+  """One training example's features `[T, D]` from a cached record.
+
+  Args:
+    record: `frame_features` `[T, D]` (the clean clip); optionally `frame_feature_views`
+      `[V, T, D]` (pixel-augmented clips, one drawn uniformly, first), and
+      `black_frame_feature` `[D]` (the encoder's output on a black frame, for
+      `frame_dropout_fill="zero"`).
+    rng: this example's generator.
+    config: `AugmentConfig` or a mapping of its fields; only the temporal ones are used.
+
+  Returns:
+    The augmented features `[T, D]`, in the dtype of the cache.
+  """
+  config = augment_lib.AugmentConfig.from_mapping(config)
+  views = record.get("frame_feature_views")
+  if views is not None:
+    features = np.asarray(views[int(rng.integers(len(views)))])
+  else:
+    features = np.asarray(record["frame_features"])
+  indices, kept = temporal_indices(features.shape[0], rng, config)
+  features = features[indices]
+  if config.frame_dropout_fill == "zero" and not kept.all():
+    if "black_frame_feature" not in record:
+      raise ValueError("frame_dropout_fill='zero' on cached features needs the cache's "
+                       "black_frame_feature; rebuild the cache")
+    features = np.where(kept[:, None], features, np.asarray(record["black_frame_feature"]))
+  return features
