@@ -4,9 +4,8 @@
 
 Measures clips per second of `input_pipeline.train_iterator` (read, decode, train
 augmentation, batch, hand to the devices) on 16x112x112x1 uint8 clips (or `shape`,
-e.g. 1x48x48x1 FER2013 images), with
-`worker_count` 0 (threads in this process) and 2 (grain worker processes), plus a
-read-only row without augmentation. The clips come from `--dataset` in `--data_dir`
+e.g. 1x48x48x1 FER2013 images), with `worker_count` 0 (threads in this process) and 2
+(grain worker processes), plus a read-only row without augmentation. The clips come from `--dataset` in `--data_dir`
 when it is built there (the whole packed split, not a fold), else from a temporary
 TFDS array_record dataset of random clips written by this benchmark, so the real
 read path is always measured. The first batches (worker start-up) are not timed.
@@ -14,6 +13,7 @@ About 40 s on 2 CPU cores (--quick: ~20 s).
 """
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -30,6 +30,7 @@ NUM_FRAMES, SIZE = 16, 112
 CLIP_SHAPE = (NUM_FRAMES, SIZE, SIZE, 1)
 NUM_CLASSES = 6
 BATCH_SIZE = 32
+PREFETCH = 4  # Batches read ahead per process (and per grain worker).
 # A typical CREMA-D training setting (see emo_jax/data/augment.py).
 TRAIN_AUGMENT = {"crop_probability": 1.0, "crop_min_area": 0.7, "flip_probability": 0.5,
                  "brightness": 0.2, "contrast": 0.2, "temporal_min_fraction": 0.8,
@@ -87,20 +88,33 @@ def random_clips_source(data_dir: str, num_clips: int, shape=CLIP_SHAPE):
   return builder.as_data_source("train")
 
 
-def _time_pipeline(source, mesh, worker_count: int, augment, num_batches: int) -> dict:
+def _time_pipeline(source, mesh, worker_count: int, augment, num_batches: int,
+                   repetitions: int) -> dict:
+  """Median over `repetitions` passes of `num_batches` batches, after a warm-up.
+
+  The warm-up also drains what worker processes buffered while the iterator started,
+  so that the timed batches are made while timed. The records are listed as often as
+  it takes for all the batches to fall in one epoch (grain's prefetching restarts at
+  an epoch boundary, which a real epoch of thousands of clips pays once).
+  """
+  warmup = 2 + worker_count * PREFETCH
+  needed = (warmup + repetitions * num_batches) * BATCH_SIZE
   iterator = input_pipeline.train_iterator(
-      source, np.arange(len(source)), mesh=mesh, batch_size=BATCH_SIZE,
-      num_classes=NUM_CLASSES, seed=0, augment_config=augment, worker_count=worker_count,
-      prefetch=4)
+      source, np.tile(np.arange(len(source)), -(-needed // len(source))), mesh=mesh,
+      batch_size=BATCH_SIZE, num_classes=NUM_CLASSES, seed=0, augment_config=augment,
+      worker_count=worker_count, prefetch=PREFETCH)
   try:
-    for _ in range(2):  # Warm-up: worker start-up, first reads, jax dispatch.
+    for _ in range(warmup):  # Worker start-up, first reads, jax dispatch.
       jax.block_until_ready(next(iterator))
-    start = time.perf_counter()
-    for _ in range(num_batches):
-      jax.block_until_ready(next(iterator))
-    seconds = time.perf_counter() - start
+    passes = []
+    for _ in range(repetitions):
+      start = time.perf_counter()
+      for _ in range(num_batches):
+        jax.block_until_ready(next(iterator))
+      passes.append(time.perf_counter() - start)
   finally:
     iterator.close()
+  seconds = statistics.median(passes)
   return {"clips_per_second": round(num_batches * BATCH_SIZE / seconds, 1),
           "ms_per_batch": round(1000 * seconds / num_batches, 1)}
 
@@ -116,10 +130,11 @@ def run(quick: bool = False, dataset: str = "cremad/synthetic_g16_112",
     shape: `[T, S, S, C]` of the random records.
 
   Returns:
-    One row per setting: name, input (shape), clips_per_second, ms_per_batch,
-    batch_size, num_batches, source, cpu_count.
+    One row per setting: name, input (shape), clips_per_second, ms_per_batch (medians
+    over passes of num_batches), batch_size, num_batches, repetitions, source,
+    cpu_count.
   """
-  num_batches = 8 if quick else 24
+  num_batches, repetitions = (8, 3) if quick else (16, 5)
   mesh = sharding.create_mesh()
   with tempfile.TemporaryDirectory() as temporary_dir:
     source, source_name = _packed_source(dataset, data_dir)
@@ -133,8 +148,10 @@ def run(quick: bool = False, dataset: str = "cremad/synthetic_g16_112",
     for name, worker_count, augment in settings:
       rows.append({"name": f"input_pipeline/{name}/workers={worker_count}",
                    "input": "x".join(str(d) for d in source[0]["frames"].shape),
-                   **_time_pipeline(source, mesh, worker_count, augment, num_batches),
+                   **_time_pipeline(source, mesh, worker_count, augment, num_batches,
+                                    repetitions),
                    "batch_size": BATCH_SIZE, "num_batches": num_batches,
+                   "repetitions": repetitions,
                    "source": source_name, "cpu_count": os.cpu_count()})
   return rows
 

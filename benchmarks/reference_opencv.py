@@ -25,6 +25,7 @@ import tempfile
 import time
 
 import cv2
+import jax
 import numpy as np
 import tensorflow_datasets as tfds
 
@@ -83,7 +84,6 @@ def _time_pipeline(packed, batch_size: int, num_batches: int, repetitions: int,
   batch would start a new epoch, and grain's prefetching restarts at each epoch
   boundary, a stall a real epoch (thousands of clips) pays once.
   """
-  import jax  # pylint: disable=g-import-not-at-top
   source, indices = packed.sources["train"], np.tile(packed.indices["train"], 16)
   iterator = input_pipeline.train_iterator(
       source, indices, mesh=sharding.create_mesh(1), batch_size=batch_size,

@@ -8,8 +8,9 @@ Runs each benchmark of `benchmarks.suite.SUITE` in turn (decoding, dataset build
 pipeline, training throughput with memory and MFU, scaling over simulated devices, and
 the reference project's data path and model side by side), then the summary of targets
 (`benchmarks.summary`). Every figure is the median of several repetitions after
-warm-up. --quick takes ~7 min on 2 busy CPU cores; without it, ~40 min. A benchmark
-that fails becomes a row with its error and the others still run (exit status 1).
+warm-up. --quick takes ~8 min on 2 CPU cores shared with other work (load average ~8),
+~4 min on idle ones; without it, about an hour. A benchmark that fails becomes a row
+with its error and the others still run (exit status 1).
 """
 import argparse
 import os

@@ -20,11 +20,25 @@ import argparse
 import importlib
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
 import sys
 import time
+
+import jax
+import numpy as np
+
+from benchmarks import flops
+from emo_jax import models
+from emo_jax import optimizers
+from emo_jax import sharding
+from emo_jax import train_state
+from emo_jax import trainer
+from emo_jax.data import cremad as cremad_data
+from emo_jax.data import fer2013
+from tfds_cremad import cremad
 
 CONFIGS = ("ae_lstm", "cnn_lstm", "attention", "c3d", "resnet_ae_lstm", "fer2013_cnn")
 FER2013_SHAPE = (1, 48, 48, 1)
@@ -39,7 +53,6 @@ def example_shape(dataset: str) -> tuple[int, int, int, int]:
   """`[T, S, S, C]` of one example of `config.data.dataset`, from its builder config."""
   if dataset == "fer2013":
     return FER2013_SHAPE
-  from tfds_cremad import cremad  # pylint: disable=g-import-not-at-top
   name = dataset.split("/", 1)[1]
   config = next((c for c in cremad.Cremad.BUILDER_CONFIGS if c.name == name), None)
   if config is None:
@@ -48,8 +61,7 @@ def example_shape(dataset: str) -> tuple[int, int, int, int]:
 
 
 def num_classes(dataset: str) -> int:
-  from emo_jax.data import cremad, fer2013  # pylint: disable=g-import-not-at-top
-  return len(fer2013.FER_CLASSES) if dataset == "fer2013" else len(cremad.EMOTIONS)
+  return len(fer2013.FER_CLASSES) if dataset == "fer2013" else len(cremad_data.EMOTIONS)
 
 
 def peak_rss_mb(status_path: str = "/proc/self/status") -> float:
@@ -71,7 +83,6 @@ def peak_rss_mb(status_path: str = "/proc/self/status") -> float:
 
 def random_batch(batch_size: int, shape, num_labels: int, seed: int = 0) -> dict:
   """A host batch as the input pipeline delivers it, with random uint8 frames."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(seed)
   labels = rng.integers(0, num_labels, batch_size).astype(np.int32)
   return {"frames": rng.integers(0, 256, (batch_size, *shape), dtype=np.uint8),
@@ -87,10 +98,6 @@ def setup_train_step(config, batch_size: int, mesh, shape=None, total_steps: int
     (state, step_fn, global batch, rng): `step_fn(state, batch, rng) -> (state, metrics)`
     is `train_state.jit_train_step`, not yet compiled.
   """
-  import jax  # pylint: disable=g-import-not-at-top
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  from emo_jax import models, optimizers, sharding, trainer  # pylint: disable=g-import-not-at-top
-  from emo_jax import train_state  # pylint: disable=g-import-not-at-top
   shape = tuple(shape or example_shape(config.data.dataset))
   labels = num_classes(config.data.dataset)
   model = models.create_model(config.model, labels)
@@ -111,7 +118,6 @@ def setup_train_step(config, batch_size: int, mesh, shape=None, total_steps: int
 def time_steps(compiled, state, batch, rng, num_steps: int, budget_s: float = float("inf")):
   """Runs one warm-up step, then up to `num_steps` timed ones: fewer (at least one) when
   the timed steps have taken `budget_s` seconds. Returns (state, seconds of each)."""
-  import jax  # pylint: disable=g-import-not-at-top
   state, metrics = compiled(state, batch, rng)
   jax.block_until_ready(metrics)
   seconds = []
@@ -121,6 +127,10 @@ def time_steps(compiled, state, batch, rng, num_steps: int, budget_s: float = fl
     jax.block_until_ready((state, metrics))
     seconds.append(time.perf_counter() - start)
   return state, seconds
+
+
+def _significant(value: float, digits: int = 3) -> float:
+  return float(f"{value:.{digits}g}")
 
 
 def measure(name: str, arg: str | None = None, batch_size: int | None = None,
@@ -141,12 +151,10 @@ def measure(name: str, arg: str | None = None, batch_size: int | None = None,
   Returns:
     A row: clips_per_second, step_ms (median), compile_seconds, gflops_per_step,
     achieved_gflops, ceiling_gflops, mfu, peak_rss_mb (whole process, so far) and
-    rss_after_import_mb, with the config, batch size and input shape.
+    rss_after_import_mb, with the config, batch size and input shape. On a mesh of
+    several devices XLA counts the FLOPs of one device's share of the step, so
+    achieved_gflops and mfu are per device.
   """
-  import jax  # pylint: disable=g-import-not-at-top
-  from benchmarks import flops  # pylint: disable=g-import-not-at-top
-  from emo_jax import sharding  # pylint: disable=g-import-not-at-top
-  import emo_jax.trainer  # pylint: disable=g-import-not-at-top,unused-import
   rss_after_import = peak_rss_mb()
   config = load_config(name, arg)
   batch_size = batch_size or config.data.batch_size
@@ -167,8 +175,8 @@ def measure(name: str, arg: str | None = None, batch_size: int | None = None,
       "clips_per_second": round(batch_size / step_seconds, 2),
       "step_ms": round(1000 * step_seconds, 1),
       "compile_seconds": round(compile_seconds, 1),
-      "gflops_per_step": round(flops_per_step / 1e9, 2),
-      "achieved_gflops": round(flops_per_step / step_seconds / 1e9, 1),
+      "gflops_per_step": _significant(flops_per_step / 1e9),
+      "achieved_gflops": _significant(flops_per_step / step_seconds / 1e9),
       "peak_rss_mb": round(peak_rss_mb()),
       "rss_after_import_mb": round(rss_after_import),
       "num_devices": mesh.size,
@@ -177,9 +185,14 @@ def measure(name: str, arg: str | None = None, batch_size: int | None = None,
   }
   if ceiling:
     row["ceiling_gflops"] = ceiling["ceiling_gflops"]
-    row["mfu"] = round(flops.utilisation(flops_per_step, step_seconds,
-                                         ceiling["ceiling_gflops"] * 1e9), 3)
+    row["mfu"] = _significant(flops.utilisation(flops_per_step, step_seconds,
+                                                ceiling["ceiling_gflops"] * 1e9))
   return row
+
+
+def without_simulated_devices(xla_flags: str) -> str:
+  """`xla_flags` less any --xla_force_host_platform_device_count (simulated devices)."""
+  return " ".join(re.sub(r"--xla_force_host_platform_device_count=\S*", "", xla_flags).split())
 
 
 def measure_in_subprocess(name: str, batch_size: int | None, num_steps: int,
@@ -190,8 +203,8 @@ def measure_in_subprocess(name: str, batch_size: int | None, num_steps: int,
   if batch_size:
     command += ["--batch_size", str(batch_size)]
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  env = dict(os.environ)
-  env.pop("XLA_FLAGS", None)  # One CPU device, whatever the caller simulates.
+  env = dict(os.environ)  # One CPU device, whatever the caller simulates.
+  env["XLA_FLAGS"] = without_simulated_devices(env.get("XLA_FLAGS", ""))
   result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
                           timeout=timeout_s, check=False)
   lines = result.stdout.strip().splitlines()

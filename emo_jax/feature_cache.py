@@ -23,6 +23,7 @@ interrupted build leaves nothing that looks finished, and concurrent builders (h
 parallel runs) cannot mix their files.
 """
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -105,8 +106,12 @@ def cache_key(model_config, dataset_name: str, dataset_version: str,
     variables: the model's variables (or just the encoder's); the encoder's parameter
       and batch-statistics values count, so each checkpoint or seed has its own key.
   """
-  inputs = _key_inputs(model_config, dataset_name, dataset_version, variables)
-  return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+  return _digest(_key_inputs(model_config, dataset_name, dataset_version, variables))
+
+
+def _digest(key_inputs: Mapping[str, Any]) -> str:
+  text = json.dumps(key_inputs, sort_keys=True, default=str)
+  return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def cache_directory(data_dir: str, dataset_name: str, dataset_version: str, key: str,
@@ -122,7 +127,8 @@ def pixel_augment_config(augment_config) -> augment_lib.AugmentConfig:
   return dataclasses.replace(config, temporal_min_fraction=1.0, frame_dropout_rate=0.0)
 
 
-def views_directory(directory: str, num_views: int, augment_config, view_seed: int = 0) -> str | None:
+def views_directory(directory: str, num_views: int, augment_config,
+                    view_seed: int = 0) -> str | None:
   """Where `num_views` augmented views live under a cache directory (None for one view)."""
   if num_views <= 1:
     return None
@@ -161,6 +167,12 @@ class _ReadClip:
     return example
 
 
+@functools.lru_cache(maxsize=8)
+def _jitted_encode_frames(model):
+  """One jitted `encode_frames` per model: later builds (views, other splits) reuse its compile."""
+  return jax.jit(lambda variables, frames: model.apply(variables, frames, method="encode_frames"))
+
+
 class _Encoder:
   """The model's frame encoder, jitted, data-parallel over this host's devices."""
 
@@ -171,7 +183,7 @@ class _Encoder:
     self._batch = NamedSharding(self.mesh, PartitionSpec("data"))
     self._variables = jax.device_put(encoder_variables(variables),
                                      NamedSharding(self.mesh, PartitionSpec()))
-    self._encode = jax.jit(lambda v, frames: model.apply(v, frames, method="encode_frames"))
+    self._encode = _jitted_encode_frames(model)
 
   def __call__(self, frames: np.ndarray) -> np.ndarray:
     """uint8 `[n, T, H, W, C]`, n <= batch_size -> float32 `[n, T, D]` (one compiled shape)."""
@@ -187,7 +199,8 @@ def _write_pass(encode: _Encoder, source, output: np.ndarray, augment_config, vi
   """Encodes every record of `source` into `output` `[N, T, D]` (and collects labels)."""
   reader = _ReadClip(source, augment_config, view, view_seed)
   batches = (grain.MapDataset.range(len(source)).map(reader).batch(encode.batch_size)
-             .to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=num_threads)))
+             .to_iter_dataset(grain.ReadOptions(num_threads=num_threads,
+                                                prefetch_buffer_size=num_threads)))
   start = 0
   for batch in batches:
     count = len(batch["frames"])
@@ -253,7 +266,8 @@ def build_feature_cache(model, variables: Mapping[str, Any], source, directory: 
     start_time = time.time()
     temporary = f"{directory}.tmp-{uuid.uuid4().hex}"
     os.makedirs(temporary)
-    features = np.lib.format.open_memmap(os.path.join(temporary, "features.npy"), "w+", dtype, shape)
+    features = np.lib.format.open_memmap(os.path.join(temporary, "features.npy"), "w+", dtype,
+                                         shape)
     labels = {}
     _write_pass(encode, source, features, None, 0, view_seed, labels)
     features.flush()
@@ -356,8 +370,9 @@ def check_preconditions(config: ml_collections.ConfigDict) -> None:
     problems.append("config.model.encoder is None: a 3D network has no frame encoder whose "
                     "features could be cached; set config.data.cached_features=False")
   elif not encoder.get("frozen"):
-    problems.append("config.model.encoder.frozen=False: a trained encoder's features change every "
-                    "step; set config.model.encoder.frozen=True or config.data.cached_features=False")
+    problems.append("config.model.encoder.frozen=False: a trained encoder's features change "
+                    "every step; set config.model.encoder.frozen=True or "
+                    "config.data.cached_features=False")
   bottleneck = config.model.get("bottleneck")
   if bottleneck and bottleneck.get("pixel_decoder"):
     problems.append("config.model.bottleneck.pixel_decoder=True reconstructs the frames, which a "
@@ -374,8 +389,8 @@ def check_preconditions(config: ml_collections.ConfigDict) -> None:
             f"config.data.augment.{name}={getattr(augment, name)} changes the pixels the encoder "
             "sees; set it to 0, or cache augmented views with config.data.cached_feature_views > 1")
   if config.data.cached_feature_dtype not in DTYPES:
-    problems.append(f"config.data.cached_feature_dtype={config.data.cached_feature_dtype!r} must be "
-                    f"one of {DTYPES}")
+    problems.append(f"config.data.cached_feature_dtype={config.data.cached_feature_dtype!r} "
+                    f"must be one of {DTYPES}")
   if problems:
     raise config_checks.ConfigError("config.data.cached_features=True cannot work:\n  "
                                     + "\n  ".join(problems))
@@ -399,7 +414,7 @@ def cached_feature_datasets(datasets, config: ml_collections.ConfigDict, model,
   info = datasets.info
   encoder = encoder_variables(variables)
   key_inputs = _key_inputs(config.model, info.dataset_name, info.dataset_version, encoder)
-  key = cache_key(config.model, info.dataset_name, info.dataset_version, encoder)
+  key = _digest(key_inputs)
   caches = {}
   sources = {}
   for part, source in datasets.packed.sources.items():

@@ -203,7 +203,8 @@ class _ReadTrainExample:
     record = self._source[int(self._record_indices[position])]
     example = format_example(record, self._num_classes)
     if "frame_features" in example:
-      example["frame_features"] = feature_augment.augment_features(record, rng, self._augment_config)
+      example["frame_features"] = feature_augment.augment_features(record, rng,
+                                                                   self._augment_config)
     else:
       example["frames"] = augment_lib.augment_clip(example["frames"], rng, self._augment_config)
     return example

@@ -11,7 +11,9 @@ import pytest
 from benchmarks import flops
 from benchmarks import machine
 from benchmarks import reference_pytorch
+from benchmarks import reference_pytorch_models
 from benchmarks import report
+from benchmarks import scaling
 from benchmarks import run as run_lib
 from benchmarks import suite
 from benchmarks import summary
@@ -126,10 +128,11 @@ def test_summary_targets():
   assert "input pipeline / fastest model (1x48x48x1)" not in targets
 
 
-def test_train_throughput_measures_the_real_step():
-  row = train_throughput.measure("fer2013_cnn", "runlocal", batch_size=8, num_steps=2)
+def test_train_throughput_measures_the_real_sharded_step():
+  row = train_throughput.measure("fer2013_cnn", "runlocal", batch_size=8, num_steps=2,
+                                 num_devices=8)
   assert row["name"] == "train/fer2013_cnn:runlocal"
-  assert (row["input"], row["batch_size"], row["num_devices"]) == ("4x32x32x1", 8, 1)
+  assert (row["input"], row["batch_size"], row["num_devices"]) == ("4x32x32x1", 8, 8)
   assert row["repetitions"] == 2
   assert row["clips_per_second"] > 0 and row["gflops_per_step"] > 0
   assert 0 < row["mfu"] == pytest.approx(
@@ -137,17 +140,26 @@ def test_train_throughput_measures_the_real_step():
   assert row["peak_rss_mb"] >= row["rss_after_import_mb"] > 0
 
 
+def test_scaling_skips_meshes_larger_than_the_devices(monkeypatch):
+  monkeypatch.setattr(scaling, "DEVICE_COUNTS", (16,))
+  assert scaling.measure_all("fer2013_cnn:runlocal", batch_size=16, num_steps=1) == [
+      {"name": "scaling/fer2013_cnn:runlocal/devices=16", "skipped": "only 8 cpu devices"}]
+  assert train_throughput.without_simulated_devices(
+      "--a=1 --xla_force_host_platform_device_count=8 --b") == "--a=1 --b"
+
+
 def test_reference_pytorch_skips_without_torch(monkeypatch):
   monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError.
-  rows = reference_pytorch.run(quick=True)
+  rows = reference_pytorch.run(quick=False)
   assert [row["name"] for row in rows] == ["train_step/resnet18_frozen",
-                                           "train_step/resnet18_trainable"]
+                                           "train_step/resnet18_trainable",
+                                           "train_step/conv_encoder_trainable"]
   assert all("pip install -e .[bench]" in row["skipped"] for row in rows)
 
 
 def test_reference_model_keeps_a_frozen_encoder_fixed():
   torch = pytest.importorskip("torch")
-  trainer = reference_pytorch.ReferenceTrainer(torch, frozen=True)
+  trainer = reference_pytorch_models.ReferenceTrainer(torch, frozen=True)
   frames = np.random.default_rng(0).integers(0, 256, (2, 3, 32, 32, 1), dtype=np.uint8)
   encoder_before = [p.detach().clone() for p in trainer.encoder.parameters()]
   head_before = [p.detach().clone() for p in trainer.head.parameters()]
@@ -156,3 +168,13 @@ def test_reference_model_keeps_a_frozen_encoder_fixed():
   assert np.isfinite(trainer.train_step(frames, np.array([0, 5])))
   assert all(torch.equal(a, b) for a, b in zip(encoder_before, trainer.encoder.parameters()))
   assert not all(torch.equal(a, b) for a, b in zip(head_before, trainer.head.parameters()))
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_pytorch_conv_lstm_trains(channels_last):
+  torch = pytest.importorskip("torch")
+  trainer = reference_pytorch_models.ConvLstmTrainer(torch, channels_last)
+  frames = np.random.default_rng(0).integers(0, 256, (2, 3, 32, 32, 1), dtype=np.uint8)
+  before = [p.detach().clone() for p in trainer.encoder.parameters()]
+  assert np.isfinite(trainer.train_step(frames, np.array([1, 2])))
+  assert not any(torch.equal(a, b) for a, b in zip(before, trainer.encoder.parameters()))

@@ -1,4 +1,4 @@
-"""Training augmentation of cached per-frame features `[T, D]`: a view, then temporal jitter and dropout.
+"""Training augmentation of cached per-frame features `[T, D]`: a view, temporal jitter, dropout.
 
 A frozen frame encoder sees every frame on its own, so the temporal steps of
 `augment.augment_clip` (temporal jitter, frame dropout) only choose which frame goes

@@ -186,9 +186,9 @@ def make_actor(seed: int, actor_id: int) -> Actor:
       eye_dx=rng.uniform(0.35, 0.42), eye_v=rng.uniform(-0.30, -0.20),
       eye_w=rng.uniform(0.17, 0.22), eye_h=rng.uniform(0.085, 0.11),
       iris=rng.uniform(0.075, 0.09), brow_v=rng.uniform(-0.30, -0.24),
-      brow_thick=rng.uniform(0.06, 0.10), nose_v=rng.uniform(0.22, 0.32),
+      brow_thick=rng.uniform(0.08, 0.12), nose_v=rng.uniform(0.22, 0.32),
       nose_w=rng.uniform(0.14, 0.2), mouth_v=rng.uniform(0.58, 0.70),
-      mouth_w=rng.uniform(0.38, 0.48), lip=rng.uniform(0.045, 0.075),
+      mouth_w=rng.uniform(0.42, 0.52), lip=rng.uniform(0.055, 0.085),
       hairline=rng.uniform(-1.2, -1.0), speech=rng.uniform(0.10, 0.16),
       iris_colour=rng.choice([0, 1, 2], p=[0.6, 0.25, 0.15]))
   baseline = dict(brow_raise=rng.normal(0, 0.03), brow_tilt=rng.normal(0, 0.03),
@@ -246,8 +246,8 @@ def make_clip_plan(seed: int, clip: cremad.ClipName) -> ClipPlan:
   motion = dict(dx=rng.uniform(-0.02, 0.02), dy=rng.uniform(-0.015, 0.015),
                 roll=rng.uniform(-6, 6), scale=rng.uniform(0.92, 1.08),
                 sway=rng.uniform(0, 0.02), roll_sway=rng.uniform(0, 3),
-                scale_sway=rng.uniform(0, 0.02), freq=rng.uniform(0.2, 0.8, 2),
-                phase=rng.uniform(0, 2 * np.pi, 3))
+                scale_sway=rng.uniform(0, 0.02), freq=tuple(rng.uniform(0.2, 0.8, 2)),
+                phase=tuple(rng.uniform(0, 2 * np.pi, 3)))
   gain = rng.uniform(0.82, 1.12)
   blinks = tuple(int(b) for b in rng.integers(0, num_frames - 5, rng.integers(0, 3)))
   return ClipPlan(
@@ -499,16 +499,17 @@ def _draw_nose(image, actor: Actor, pose: _Pose, g: dict):
   pose.ellipse(image, (0, tip), (s["nose_w"], 0.075), _shade(skin, 0.86))
   for side in (-1, 1):
     pose.ellipse(image, (side * s["nose_w"] * 0.5, tip + 0.035), (0.05, 0.025), _shade(skin, 0.45))
-  wrinkle = _mix(skin, _shade(skin, 0.55), g["wrinkle"])
-  for offset in (0.0, 0.07):
-    v = s["eye_v"] + 0.12 + offset
-    pose.line(image, _curve((-0.12, v), (0, v - 0.025), (0.12, v), 5), wrinkle, 0.02)
+  if g["wrinkle"] > 0.02:  # wrinkles across the nose bridge (disgust, some anger)
+    wrinkle = _mix(skin, _shade(skin, 0.55), g["wrinkle"])
+    for offset in (-0.04, 0.04, 0.12):
+      v = s["eye_v"] + 0.12 + offset
+      pose.line(image, _curve((-0.12, v), (0, v - 0.025), (0.12, v), 5), wrinkle, 0.035)
   fold = _mix(skin, _shade(skin, 0.68), g["fold"])
   for side in (-1, 1):
     corner = (side * (s["mouth_w"] * (1 + g["mouth_width"]) + 0.06), s["mouth_v"] - g["corner"])
     pose.line(image, _curve((side * (s["nose_w"] + 0.04), tip - 0.02),
                             (side * (s["nose_w"] + 0.12), (tip + corner[1]) / 2), corner, 6),
-              fold, 0.025)
+              fold, 0.04)
 
 
 def _draw_mouth(image, actor: Actor, pose: _Pose, g: dict, opening: float):

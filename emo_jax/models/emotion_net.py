@@ -118,7 +118,8 @@ class EmotionNet(nn.Module):
     x, _ = self._normalise(frames, frame_mask)
     return self._encode_frames(x, train=False)
 
-  def _normalise(self, frames: jax.Array, frame_mask: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+  def _normalise(self, frames: jax.Array,
+                 frame_mask: jax.Array | None) -> tuple[jax.Array, jax.Array]:
     """Frames -> (`[B, T, H, W, C]` in [-1, 1] in `dtype`, padded frames zeroed; mask `[B, T]`)."""
     if frames.ndim == 4:
       frames = frames[:, None]
