@@ -139,35 +139,30 @@ def compare_train_steps(name: str, config_name: str, make_trainer, batch_size: i
   labels = torch.from_numpy(host["label"]).long()
   reference = make_trainer(torch, False)
   tuned = make_trainer(torch, True) if with_channels_last else None
-  features = None
 
   def ours():
     nonlocal state
     state, metrics = compiled(state, batch, rng)
     jax.block_until_ready((state, metrics))
 
-  def encode():
-    nonlocal features
-    features = reference.encode(host["frames"])
+  def time_reference(trainer) -> tuple[float, float]:
+    """(encoder, head) seconds of a frozen step; (whole step, 0) of a trainable one."""
+    if not frozen:
+      return _timed(lambda: trainer.train_step(host["frames"], host["label"])), 0.0
+    start = time.perf_counter()
+    features = trainer.encode(host["frames"])
+    return time.perf_counter() - start, _time_head(torch, trainer, features, labels)
 
-  def theirs(trainer=reference):
+  ours()  # Warm-up.
+  for trainer in filter(None, (reference, tuned)):
     trainer.train_step(host["frames"], host["label"])
-
-  ours(), theirs()  # Warm-up.
-  if tuned:
-    theirs(tuned)
-  ours_seconds, encode_seconds, head_seconds, reference_seconds = [], [], [], []
-  tuned_seconds = []
+  ours_seconds, reference_parts, tuned_parts = [], [], []
   for _ in range(num_steps):
     ours_seconds.append(_timed(ours))
+    reference_parts.append(time_reference(reference))
     if tuned:
-      tuned_seconds.append(_timed(lambda: theirs(tuned)))
-    if frozen:
-      encode_seconds.append(_timed(encode))
-      head_seconds.append(_time_head(torch, reference, features, labels))
-      reference_seconds.append(encode_seconds[-1] + head_seconds[-1])
-    else:
-      reference_seconds.append(_timed(theirs))
+      tuned_parts.append(time_reference(tuned))
+  reference_seconds = [sum(parts) for parts in reference_parts]
   ours_step, reference_step = map(statistics.median, (ours_seconds, reference_seconds))
   row = {
       "name": name,
@@ -181,11 +176,12 @@ def compare_train_steps(name: str, config_name: str, make_trainer, batch_size: i
       "ratio": round(reference_step / ours_step, 2),  # Ours / reference, in clips/s.
   }
   if tuned:
-    tuned_step = statistics.median(tuned_seconds)
+    tuned_step = statistics.median(sum(parts) for parts in tuned_parts)
     row["reference_channels_last_step_ms"] = round(1000 * tuned_step, 1)
     row["ratio_vs_channels_last"] = round(tuned_step / ours_step, 2)
   row["ours_gflops_per_step"] = round(flops.compiled_flops(compiled) / 1e9, 1)
   if frozen:
+    encode_seconds, head_seconds = zip(*reference_parts)
     row["reference_encode_ms"] = round(1000 * statistics.median(encode_seconds), 1)
     row["reference_head_step_ms"] = round(1000 * statistics.median(head_seconds), 1)
     row["ours_pipelined_clips_per_second"] = round(pipelined_clips_per_second(

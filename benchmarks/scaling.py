@@ -60,7 +60,7 @@ def run(quick: bool = False, name: str | None = None, batch_size: int | None = N
   name = name or ("fer2013_cnn:runlocal" if quick else "ae_lstm")
   batch_size = batch_size or (64 if quick else 32)
   command = [sys.executable, "-m", "benchmarks.scaling", "--one", name,
-             "--batch_size", str(batch_size), "--num_steps", "3" if quick else "5",
+             "--batch_size", str(batch_size), "--num_steps", "2" if quick else "5",
              "--budget_s", "10" if quick else "60"]
   env = dict(os.environ)
   env["XLA_FLAGS"] = " ".join(filter(None, [

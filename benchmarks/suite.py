@@ -72,7 +72,8 @@ def _decode(quick: bool, workspace: Workspace) -> list[dict]:
   clips_dir = workspace.tmp / "synthetic_clips"
   clips_dir.mkdir(exist_ok=True)
   paths = sorted(workspace.synthetic_tree(quick).glob("VideoFlash/*.flv"))
-  for path in paths[::max(1, len(paths) // (4 if quick else 12))][:4 if quick else 12]:
+  count = 2 if quick else 12
+  for path in paths[::max(1, len(paths) // count)][:count]:
     link = clips_dir / path.name
     if not link.exists():
       link.symlink_to(path)

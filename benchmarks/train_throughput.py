@@ -12,7 +12,7 @@ uint8 inputs of the dataset's shape (16x112x112x1 clips; 1x48x48x1 FER2013 image
 on one device. Compile time is `lower().compile()`; the step time is the median of
 several steps after a warm-up step; FLOPs per step are XLA's count for the compiled
 step (see benchmarks/flops.py), against a matmul ceiling measured in the same
-subprocess just before. --quick: batch 4 clips (8 FER2013 images), at most 10 s of
+subprocess just before. --quick: batch 4 clips (8 FER2013 images), at most ~6 s of
 timed steps per config (~4 min for the six on 2 busy CPU cores, mostly compiling and
 the slow conv weight gradients); else each config's own batch size (32, FER2013 128).
 """
@@ -222,11 +222,11 @@ def quick_batch_size(name: str) -> int:
 def run(quick: bool = False, configs=CONFIGS) -> list[dict]:
   """One row per config (see `measure`), each measured in its own subprocess.
 
-  --quick: `quick_batch_size`, up to 3 timed steps within 10 s; else the config's batch
-  size and up to 5 timed steps within 2 min.
+  --quick: `quick_batch_size`, up to 3 timed steps, fewer once they took 6 s; else the
+  config's batch size and up to 5 timed steps, fewer once they took 2 min.
   """
   return [measure_in_subprocess(name, quick_batch_size(name) if quick else None,
-                                3 if quick else 5, 10 if quick else 120)
+                                3 if quick else 5, 6 if quick else 120)
           for name in configs]
 
 
