@@ -8,7 +8,10 @@ CREMA-D (built on first use), `runlocal` runs 2 steps on a tiny set (tests). Wit
 built first: `python -m tfds_cremad.build --config g16_112 --data_dir data/tfds
 --manual_dir /path/to/CREMA-D`.
 
-Cost and result (measured, see README): COST_AND_RESULT
+Cost and result (measured, see README): `:synthetic` (8 frames of 64x64, 10 actors, holdout split with 7 train, 1 val and
+2 test actors): 30 epochs (510 steps) took 24.7 min wall on 2 shared CPU cores at load
+average ~8, with peak RSS 1.9 GB. Test accuracy 54.9% (UAR 54.5%, macro F1 0.48);
+best validation 51.2%. This is short of the 90% target (measured 2026-11-24).
 """
 from configs import common
 from emo_jax.models import presets

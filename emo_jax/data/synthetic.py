@@ -53,14 +53,14 @@ XX_INTENSITY_RANGE = (0.55, 0.85)
 EXPRESSIONS = {
     "ANG": dict(brow_raise=-0.18, brow_tilt=-0.25, eye_open=-0.35, corner=-0.08,
                 mouth_open=0.22, mouth_width=-0.15, wrinkle=0.4, fold=0.3),
-    "DIS": dict(brow_raise=-0.10, brow_tilt=-0.08, eye_open=-0.50, corner=-0.14,
+    "DIS": dict(brow_raise=-0.10, brow_tilt=-0.08, eye_open=-0.50, corner=-0.16,
                 mouth_open=0.05, lip_raise=0.16, wrinkle=1.0, fold=1.0, asym=0.08),
     "FEA": dict(brow_raise=0.24, brow_tilt=0.14, eye_open=0.55, corner=-0.06,
                 mouth_open=0.22, mouth_width=0.25),
-    "HAP": dict(brow_raise=0.03, eye_open=-0.35, corner=0.26, mouth_open=0.12,
+    "HAP": dict(brow_raise=0.03, eye_open=-0.35, corner=0.30, mouth_open=0.12,
                 mouth_width=0.30, fold=0.9),
     "NEU": dict(),
-    "SAD": dict(brow_raise=0.04, brow_tilt=0.24, eye_open=-0.40, corner=-0.20,
+    "SAD": dict(brow_raise=0.04, brow_tilt=0.28, eye_open=-0.40, corner=-0.24,
                 mouth_open=-0.06, mouth_width=-0.10),
 }
 _GEOMETRY_KEYS = ("brow_raise", "brow_tilt", "eye_open", "corner", "mouth_open",
@@ -183,21 +183,21 @@ def make_actor(seed: int, actor_id: int) -> Actor:
   if age > 55 and rng.random() < 0.6:
     hair = np.array((150, 148, 145), float)
   shape = dict(
-      eye_dx=rng.uniform(0.35, 0.42), eye_v=rng.uniform(-0.30, -0.20),
+      eye_dx=rng.uniform(0.36, 0.40), eye_v=rng.uniform(-0.27, -0.23),
       eye_w=rng.uniform(0.17, 0.22), eye_h=rng.uniform(0.085, 0.11),
-      iris=rng.uniform(0.075, 0.09), brow_v=rng.uniform(-0.30, -0.24),
-      brow_thick=rng.uniform(0.08, 0.12), nose_v=rng.uniform(0.22, 0.32),
-      nose_w=rng.uniform(0.14, 0.2), mouth_v=rng.uniform(0.58, 0.70),
-      mouth_w=rng.uniform(0.42, 0.52), lip=rng.uniform(0.055, 0.085),
+      iris=rng.uniform(0.075, 0.09), brow_v=rng.uniform(-0.29, -0.25),
+      brow_thick=rng.uniform(0.08, 0.12), nose_v=rng.uniform(0.24, 0.30),
+      nose_w=rng.uniform(0.14, 0.2), mouth_v=rng.uniform(0.60, 0.66),
+      mouth_w=rng.uniform(0.44, 0.50), lip=rng.uniform(0.055, 0.085),
       hairline=rng.uniform(-1.2, -1.0), speech=rng.uniform(0.10, 0.16),
       iris_colour=rng.choice([0, 1, 2], p=[0.6, 0.25, 0.15]))
-  baseline = dict(brow_raise=rng.normal(0, 0.03), brow_tilt=rng.normal(0, 0.03),
-                  eye_open=rng.normal(0, 0.10), corner=rng.normal(0, 0.03),
+  baseline = dict(brow_raise=rng.normal(0, 0.02), brow_tilt=rng.normal(0, 0.02),
+                  eye_open=rng.normal(0, 0.06), corner=rng.normal(0, 0.02),
                   mouth_width=rng.normal(0, 0.05), fold=rng.uniform(0, 0.3) * (age > 40))
   return Actor(
       actor_id=actor_id, age=age, sex=sex, race=race, ethnicity=ethnicity,
       centre=(rng.uniform(0.45, 0.55), rng.uniform(0.34, 0.41)),
-      half_width=rng.uniform(0.115, 0.13), aspect=rng.uniform(1.25, 1.42),
+      half_width=rng.uniform(0.115, 0.13), aspect=rng.uniform(1.28, 1.40),
       skin=tuple(np.clip(skin, 0, 255)), hair=tuple(hair),
       shirt=tuple(np.array(_SHIRT_COLOURS[rng.integers(len(_SHIRT_COLOURS))], float)),
       backdrop=(rng.uniform(40, 80), rng.uniform(140, 180), rng.uniform(40, 80)),
@@ -252,7 +252,7 @@ def make_clip_plan(seed: int, clip: cremad.ClipName) -> ClipPlan:
   blinks = tuple(int(b) for b in rng.integers(0, num_frames - 5, rng.integers(0, 3)))
   return ClipPlan(
       clip=clip, num_frames=num_frames, intensity=float(intensity),
-      onset=rng.uniform(0.0, 0.08), rise_start=rng.uniform(0.05, 0.2),
+      onset=rng.uniform(0.0, 0.05), rise_start=rng.uniform(0.08, 0.2),
       apex=rng.uniform(0.35, 0.6), hold=rng.uniform(0.1, 0.25),
       residual=rng.uniform(0.35, 0.65), syllables=syllables, motion=motion,
       gain=(gain, gain + rng.uniform(-0.1, 0.1)),
