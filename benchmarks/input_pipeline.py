@@ -5,11 +5,12 @@
 Measures clips per second of `input_pipeline.train_iterator` (read, decode, train
 augmentation, batch, hand to the devices) on 16x112x112x1 uint8 clips (or `shape`,
 e.g. 1x48x48x1 FER2013 images), with `worker_count` 0 (threads in this process) and 2
-(grain worker processes), plus a read-only row without augmentation. The clips come from `--dataset` in `--data_dir`
-when it is built there (the whole packed split, not a fold), else from a temporary
-TFDS array_record dataset of random clips written by this benchmark, so the real
-read path is always measured. The first batches (worker start-up) are not timed.
-About 40 s on 2 CPU cores (--quick: ~20 s).
+(grain worker processes), plus a read-only row without augmentation. The clips come
+from `--dataset` in `--data_dir` when it is built there (the whole packed split, not a
+fold), else from a temporary TFDS array_record dataset of random clips written by this
+benchmark, so the real read path is always measured. The first batches (worker
+start-up, and what the workers buffered meanwhile) are not timed; each figure is the
+median over passes. About 40 s on 2 CPU cores (--quick: ~20 s).
 """
 import argparse
 import os

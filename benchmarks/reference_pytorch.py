@@ -88,7 +88,8 @@ def pipelined_clips_per_second(compiled, state, rng, mesh, batch_size: int,
   next batches while the step runs, on the same CPU cores.
   """
   with tempfile.TemporaryDirectory(prefix="bench_epoch_") as tmp:
-    source = input_pipeline_benchmark.random_clips_source(tmp, batch_size * (num_steps + 2))
+    source = input_pipeline_benchmark.random_clips_source(
+        tmp, batch_size * (num_steps + 2), (NUM_FRAMES, SIZE, SIZE, 1))
     iterator = input_pipeline.train_iterator(
         source, np.arange(len(source)), mesh=mesh, batch_size=batch_size,
         num_classes=NUM_CLASSES, seed=0, augment_config=input_pipeline_benchmark.TRAIN_AUGMENT,

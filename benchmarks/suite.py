@@ -113,7 +113,8 @@ def _reference_train_step(quick: bool, workspace: Workspace) -> list[dict]:
 
 
 SUITE = (
-    Benchmark("ceiling", _ceiling, "Best rate of a 2048x2048 matmul (the MFU ceiling)."),
+    Benchmark("ceiling", _ceiling,
+              "Median rate of a 2048x2048 matmul (float32 on CPU): the MFU ceiling."),
     Benchmark("build", _build,
               "TFDS build of synthetic g16_112 clips with 1 and 2 decoding processes "
               "(benchmarks/build.py)."),

@@ -221,6 +221,7 @@ class ClipPlan:
   syllables: tuple                # (start, end) seconds of each syllable
   motion: dict                    # head pose offsets, sway amplitudes, frequencies, phases
   gain: tuple[float, float]       # brightness at the start and the end
+  side_light: float               # luma gain slope across the face (light from a side)
   tint: tuple[float, float]       # white balance: offsets of the U and V planes
   noise_level: int                # index into the noise banks
   blinks: tuple                   # frame indices where a blink starts
@@ -245,7 +246,7 @@ def make_clip_plan(seed: int, clip: cremad.ClipName) -> ClipPlan:
                     for a, b in zip(edges[:-1], edges[1:]))
   motion = dict(dx=rng.uniform(-0.02, 0.02), dy=rng.uniform(-0.015, 0.015),
                 roll=rng.uniform(-6, 6), scale=rng.uniform(0.92, 1.08),
-                sway=rng.uniform(0, 0.02), roll_sway=rng.uniform(0, 3),
+                sway=rng.uniform(0, 0.035), roll_sway=rng.uniform(0, 3),
                 scale_sway=rng.uniform(0, 0.02), freq=tuple(rng.uniform(0.2, 0.8, 2)),
                 phase=tuple(rng.uniform(0, 2 * np.pi, 3)))
   gain = rng.uniform(0.82, 1.12)
@@ -257,7 +258,7 @@ def make_clip_plan(seed: int, clip: cremad.ClipName) -> ClipPlan:
       residual=rng.uniform(0.35, 0.65), syllables=syllables, motion=motion,
       gain=(gain, gain + rng.uniform(-0.1, 0.1)),
       tint=tuple(rng.uniform(-6, 6, 2)), noise_level=int(rng.integers(3)),
-      blinks=blinks, gaze=rng.uniform(-0.03, 0.03))
+      blinks=blinks, gaze=rng.uniform(-0.03, 0.03), side_light=rng.uniform(-0.15, 0.15))
 
 
 def expression_envelope(plan: ClipPlan, times: np.ndarray) -> np.ndarray:
@@ -547,6 +548,11 @@ def render_frames(seed: int, plan: ClipPlan, frame_size: tuple[int, int] = (480,
   torso = _Pose((actor.centre[0] * width, actor.centre[1] * height), actor.half_width * width, 0)
   levels = np.arange(256, dtype=np.float32)
   tint_u, tint_v = (np.clip(levels + t, 0, 255).astype(np.uint8) for t in plan.tint)
+  # Light from one side: a horizontal luma ramp across the face (x 1 +- side_light at its
+  # edges), in 1/128 steps for cv2.multiply's uint8 path.
+  across = (np.arange(width, dtype=np.float32) / width - actor.centre[0]) / actor.half_width
+  ramp = 1 + plan.side_light * np.clip(across, -1.5, 1.5)
+  side_light = np.broadcast_to(np.round(ramp * 128).astype(np.uint8), (height, width)).copy()
   for index in range(plan.num_frames):
     image = backdrop.copy()
     pose = _head_pose(actor, plan, index, width, height)
@@ -556,6 +562,7 @@ def render_frames(seed: int, plan: ClipPlan, frame_size: tuple[int, int] = (480,
     gain = plan.gain[0] + (plan.gain[1] - plan.gain[0]) * fraction
     y, x = offsets[index]
     luma = cv2.LUT(planes[:height], np.clip(levels * gain + 0.5, 0, 255).astype(np.uint8))
+    luma = cv2.multiply(luma, side_light, scale=1 / 128)
     luma = cv2.add(luma, positive[y:y + height, x:x + width])
     planes[:height] = cv2.subtract(luma, negative[y:y + height, x:x + width])
     chroma = planes.reshape(-1)[width * height:]  # U then V, each a quarter of the pixels
