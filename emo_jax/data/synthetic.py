@@ -284,19 +284,27 @@ def speech_envelope(plan: ClipPlan, seconds: np.ndarray) -> np.ndarray:
 
 def face_geometry(actor: Actor, plan: ClipPlan, frame_index: int) -> dict:
   """Geometry offsets (EXPRESSIONS keys) of one frame: resting face + expression + blinks."""
-  times = frame_index / max(plan.num_frames - 1, 1)
-  strength = float(expression_envelope(plan, np.asarray(times))) * plan.intensity
-  strength *= actor.expressivity
+  return face_geometries(actor, plan)[frame_index]
+
+
+def face_geometries(actor: Actor, plan: ClipPlan) -> list[dict]:
+  """`face_geometry` of every frame of the clip, with the envelopes computed once."""
+  frames = np.arange(plan.num_frames)
+  strengths = expression_envelope(plan, frames / max(plan.num_frames - 1, 1))
+  strengths = strengths * plan.intensity * actor.expressivity
+  speech = (speech_envelope(plan, frames / float(FPS)) * actor.shape["speech"]).tolist()
   target = EXPRESSIONS[plan.clip.emotion]
-  geometry = {key: actor.baseline.get(key, 0.0) + strength * target.get(key, 0.0)
-              for key in _GEOMETRY_KEYS}
-  seconds = np.asarray(frame_index / float(FPS))
-  geometry["speech"] = float(speech_envelope(plan, seconds)) * actor.shape["speech"]
-  geometry["gaze"] = plan.gaze
-  for blink in plan.blinks:
-    if 0 <= frame_index - blink < 4:
-      geometry["eye_open"] = -0.9 + 0.3 * abs(frame_index - blink - 1.5)
-  return geometry
+  geometries = []
+  for index, strength in enumerate(strengths.tolist()):
+    geometry = {key: actor.baseline.get(key, 0.0) + strength * target.get(key, 0.0)
+                for key in _GEOMETRY_KEYS}
+    geometry["speech"] = speech[index]
+    geometry["gaze"] = plan.gaze
+    for blink in plan.blinks:
+      if 0 <= index - blink < 4:
+        geometry["eye_open"] = -0.9 + 0.3 * abs(index - blink - 1.5)
+    geometries.append(geometry)
+  return geometries
 
 
 # ----------------------------------------------------------------------------- drawing
@@ -359,8 +367,9 @@ def _unit_arc(start: float, end: float, num_points: int) -> np.ndarray:
   return np.stack([np.cos(angles), np.sin(angles)], 1)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few colours are mixed in every frame
 def _mix(colour, other, weight) -> tuple:
-  weight = float(np.clip(weight, 0, 1))
+  weight = min(max(float(weight), 0.0), 1.0)
   return tuple(float(a) * (1 - weight) + float(b) * weight for a, b in zip(colour, other))
 
 
@@ -368,6 +377,7 @@ def _luma(colour) -> float:
   return 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
 
 
+@functools.lru_cache(maxsize=4096)
 def _shade(colour, factor) -> tuple:
   return tuple(float(c) * factor for c in colour)
 
@@ -553,10 +563,11 @@ def render_frames(seed: int, plan: ClipPlan, frame_size: tuple[int, int] = (480,
   across = (np.arange(width, dtype=np.float32) / width - actor.centre[0]) / actor.half_width
   ramp = 1 + plan.side_light * np.clip(across, -1.5, 1.5)
   side_light = np.broadcast_to(np.round(ramp * 128).astype(np.uint8), (height, width)).copy()
+  geometries = face_geometries(actor, plan)
   for index in range(plan.num_frames):
     image = backdrop.copy()
     pose = _head_pose(actor, plan, index, width, height)
-    _draw_head(image, actor, pose, torso, face_geometry(actor, plan, index))
+    _draw_head(image, actor, pose, torso, geometries[index])
     planes = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420)
     fraction = index / max(plan.num_frames - 1, 1)
     gain = plan.gain[0] + (plan.gain[1] - plan.gain[0]) * fraction
