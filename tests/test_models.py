@@ -127,6 +127,37 @@ def test_uint8_and_image_batches_are_read_like_float_clips():
   np.testing.assert_allclose(apply(jnp.asarray(images[:, 0])), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_per_frame_input_norm_ignores_each_frames_brightness_and_contrast():
+  config = tiny_config("cnn_lstm")
+  frames = _frames(2) * 0.5 + 0.2
+  # Each frame its own exposure and contrast (a darker face, a brighter room).
+  gain = jnp.asarray(np.random.default_rng(1).uniform(0.3, 1.5, (2, NUM_FRAMES, 1, 1, 1)))
+  offset = jnp.asarray(np.random.default_rng(2).uniform(-0.1, 0.1, (2, NUM_FRAMES, 1, 1, 1)))
+  relit = frames * gain + offset
+  outputs = {}
+  for input_norm in ("fixed", "per_frame"):
+    config.input_norm = input_norm
+    model = models.create_model(config, NUM_CLASSES)
+    variables = _init(model, frames)
+    outputs[input_norm] = [model.apply(variables, x, train=False)[0] for x in (frames, relit)]
+  np.testing.assert_allclose(*outputs["per_frame"], rtol=1e-4, atol=1e-5)
+  assert np.max(np.abs(outputs["fixed"][0] - outputs["fixed"][1])) > 1e-3
+
+
+def test_feature_norm_gives_unit_scale_frame_features():
+  config = tiny_config("cnn_lstm")
+  config.encoder.update(pooling="flatten", features=12, feature_norm=True)
+  model = models.create_model(config, NUM_CLASSES)
+  frames = _frames(2) * 50  # Large inputs: large projected features without the norm.
+  variables = _init(model, frames)
+  norm = variables["params"]["encoder"]["feature_norm"]
+  norm = {"scale": jnp.ones_like(norm["scale"]), "bias": jnp.zeros_like(norm["bias"])}
+  variables["params"]["encoder"]["feature_norm"] = norm  # Flax's initial values.
+  features = model.apply(variables, frames, train=False)[1]["frame_features"]
+  np.testing.assert_allclose(features.mean(-1), 0, atol=1e-4)
+  np.testing.assert_allclose(features.std(-1), 1, atol=1e-2)
+
+
 @pytest.mark.parametrize("kind", ["cnn_lstm", "attention", "fer2013_cnn"])
 def test_masked_padded_frames_do_not_change_the_output(kind):
   model = models.create_model(tiny_config(kind), NUM_CLASSES)
@@ -264,6 +295,7 @@ def test_pretrained_encoder_round_trips_into_a_fresh_model(tmp_path):
     (dict(video=dict(name="c3d")), "exactly one"),
     (dict(temporal=None), "model.temporal must be set"),
     (dict(dtype="float16"), "model.dtype"),
+    (dict(input_norm="zscore"), "model.input_norm"),
     (dict(optimiser="adam"), "unknown model config keys"),
 ])
 def test_config_mistakes_fail_with_a_clear_message(change, message):

@@ -1,4 +1,4 @@
-"""Tests for the synthetic CREMA-D generator, emo_jax/data/synthetic.py."""
+"""Tests for the synthetic CREMA-D generator, the emo_jax/data/synthetic/ package."""
 import itertools
 import json
 import re

@@ -25,6 +25,8 @@ class ConvEncoder(nn.Module):
     norm: "batch", "group" or "none" (see `normalization.make_norm`).
     pooling: "mean" or "flatten" (see above).
     features: optional output width of a dense projection after pooling.
+    feature_norm: LayerNorm on the output features, so that what the bottleneck and the
+      LSTM gates see stays about unit scale however the projection grows in training.
     frozen: stop gradients at the output and keep BatchNorm in inference mode (its
       running statistics are not updated), for a pretrained encoder that is not trained.
     dtype: compute dtype; parameters stay float32.
@@ -34,6 +36,7 @@ class ConvEncoder(nn.Module):
   norm: str = "batch"
   pooling: str = "mean"
   features: int | None = None
+  feature_norm: bool = False
   frozen: bool = False
   dtype: Dtype = jnp.float32
 
@@ -58,6 +61,8 @@ class ConvEncoder(nn.Module):
       raise ValueError(f"model.encoder.pooling={self.pooling!r} must be 'mean' or 'flatten'")
     if self.features:
       x = nn.Dense(self.features, dtype=self.dtype, name="projection")(x)
+    if self.feature_norm:
+      x = nn.LayerNorm(dtype=self.dtype, name="feature_norm")(x)
     if self.frozen:
       x = jax.lax.stop_gradient(x)
     return x

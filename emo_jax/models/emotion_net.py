@@ -10,6 +10,7 @@ from emo_jax.models import head as head_lib
 # Scope of the frame encoder in the variables tree: `params/encoder/...`. The trainer
 # freezes an encoder by zeroing updates of parameter paths under it.
 ENCODER_SCOPE = "encoder"
+INPUT_NORMS = ("fixed", "per_frame")
 
 
 class EmotionNet(nn.Module):
@@ -35,6 +36,10 @@ class EmotionNet(nn.Module):
       instead of encoder and temporal.
     remat: rematerialise the frame encoder's activations in the backward pass (less
       memory for long clips, about one more encoder forward pass of compute).
+    input_norm: how frames are scaled before the model: "fixed" maps [0, 1] to [-1, 1];
+      "per_frame" standardises each frame to zero mean and unit variance, which removes
+      differences of exposure, contrast and skin tone between actors (in grey crops a
+      darker face has less contrast between skin, brows and lips).
     dtype: compute dtype of the input normalisation.
   """
   head: head_lib.ClassifierHead
@@ -43,6 +48,7 @@ class EmotionNet(nn.Module):
   temporal: nn.Module | None = None
   video: nn.Module | None = None
   remat: bool = False
+  input_norm: str = "fixed"
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -120,12 +126,22 @@ class EmotionNet(nn.Module):
 
   def _normalise(self, frames: jax.Array,
                  frame_mask: jax.Array | None) -> tuple[jax.Array, jax.Array]:
-    """Frames -> (`[B, T, H, W, C]` in [-1, 1] in `dtype`, padded frames zeroed; mask `[B, T]`)."""
+    """Frames -> (`[B, T, H, W, C]` scaled by `input_norm`, in `dtype`, padded frames
+    zeroed; mask `[B, T]`)."""
+    if self.input_norm not in INPUT_NORMS:
+      raise ValueError(f"model.input_norm={self.input_norm!r} is not one of {INPUT_NORMS}")
     if frames.ndim == 4:
       frames = frames[:, None]
     if frames.dtype == jnp.uint8:
       frames = frames.astype(jnp.float32) / 255.0
-    x = (frames.astype(jnp.float32) * 2.0 - 1.0).astype(self.dtype)
+    x = frames.astype(jnp.float32)
+    if self.input_norm == "per_frame":
+      mean = jnp.mean(x, axis=(2, 3, 4), keepdims=True)
+      std = jnp.std(x, axis=(2, 3, 4), keepdims=True)
+      x = (x - mean) / jnp.maximum(std, 1.0 / 255.0)  # A flat frame stays finite.
+    else:
+      x = x * 2.0 - 1.0
+    x = x.astype(self.dtype)
     batch, num_frames = x.shape[:2]
     if frame_mask is None:
       return x, jnp.ones((batch, num_frames), bool)

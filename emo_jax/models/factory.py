@@ -26,7 +26,8 @@ DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 # Encoder keys that configure training, not the module: `pretrained` is the checkpoint
 # directory `pretrained.load_pretrained_encoder` reads.
 _ENCODER_TRAINING_KEYS = ("pretrained",)
-_TOP_LEVEL_KEYS = ("encoder", "bottleneck", "temporal", "video", "head", "dtype", "remat")
+_TOP_LEVEL_KEYS = ("encoder", "bottleneck", "temporal", "video", "head", "dtype", "remat",
+                   "input_norm")
 
 
 def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
@@ -44,6 +45,7 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
       head=dict(hidden_sizes=(128,), dropout=0.3),
       dtype="float32",  # or "bfloat16"; parameters stay float32
       remat=False,
+      input_norm="fixed",  # or "per_frame" (see EmotionNet)
 
       Keys of each sub-config are the fields of its module (`name` picks the module, see
       ENCODERS, TEMPORAL_MODELS and VIDEO_MODELS); missing keys take the module's default.
@@ -62,6 +64,10 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
   if dtype_name not in DTYPES:
     raise ValueError(f"model.dtype={dtype_name!r} is not one of {tuple(DTYPES)}")
   dtype = DTYPES[dtype_name]
+
+  input_norm = config.get("input_norm") or "fixed"
+  if input_norm not in emotion_net.INPUT_NORMS:
+    raise ValueError(f"model.input_norm={input_norm!r} is not one of {emotion_net.INPUT_NORMS}")
 
   per_frame = config.get("encoder") is not None
   clip = config.get("video") is not None
@@ -85,7 +91,9 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
     modules["video"] = _build("video", VIDEO_MODELS, config["video"], dtype)
   head_config = dict(config.get("head") or {}, num_classes=num_classes)
   modules["head"] = _build("head", None, head_config, dtype, module=head.ClassifierHead)
-  return emotion_net.EmotionNet(remat=bool(config.get("remat", False)), dtype=dtype, **modules)
+  return emotion_net.EmotionNet(remat=bool(config.get("remat", False)),
+                                input_norm=input_norm, dtype=dtype,
+                                **modules)
 
 
 def _build(section: str, table: Mapping[str, Callable] | None, sub_config: Mapping[str, Any],

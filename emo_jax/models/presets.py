@@ -13,7 +13,8 @@ INPUT_SHAPES = {
 }
 
 _CONV_ENCODER = dict(name="conv", widths=(32, 64, 128, 256), convs_per_stage=1, norm="batch",
-                     pooling="mean", features=None, frozen=False, pretrained="")
+                     pooling="mean", features=None, feature_norm=False, frozen=False,
+                     pretrained="")
 _BOTTLENECK = dict(dim=64, hidden_sizes=(), noise_std=0.1, pixel_decoder=False, pixel_size=32,
                    pixel_widths=(32, 16))
 _BILSTM = dict(name="lstm", hidden_size=128, num_layers=1, bidirectional=True, pooling="last",
@@ -31,7 +32,7 @@ def default_model_config(kind: str) -> ml_collections.ConfigDict:
   48x48 images (T = 1), whose encoder can initialise the video models'.
   """
   per_frame = dict(encoder=_CONV_ENCODER, bottleneck=None, temporal=_BILSTM, video=None,
-                   head=_HEAD, dtype="float32", remat=False)
+                   head=_HEAD, dtype="float32", remat=False, input_norm="fixed")
   variants = {
       "ae_lstm": dict(per_frame, bottleneck=_BOTTLENECK),
       "cnn_lstm": per_frame,
