@@ -30,7 +30,11 @@ def get_config(arg=None):
                      frame_dropout_rate=0.0, frame_dropout_fill="repeat", noise_stddev=0.0)))
     common.cached_feature_fields(config.data)
   config.model = presets.default_model_config("fer2013_cnn")
-  config.train.num_epochs = 40.0
+  # The video models' encoder widths, so a FER2013-trained encoder can initialise them
+  # (`model.encoder.pretrained`); each image standardised (exposure varies a lot).
+  config.model.encoder.widths = (32, 64, 128, 256)
+  config.model.input_norm = "per_frame"
+  config.train.num_epochs = 20.0
   config.optimizer.learning_rate = 2e-3
   config.optimizer.warmup_steps = 500
   if args.runlocal:
