@@ -18,7 +18,11 @@ The frozen reference step is timed in its two parts, `encode` (the frozen encode
 forward pass) and `train_on_features` (everything trained), so that an epoch of it can
 be compared with one on cached encoder features (run the encoder once, train on the
 features), which its frozen encoder allows. Our frozen step is also timed fed by the
-real input pipeline, for the whole-epoch comparison (benchmarks/summary.py).
+real input pipeline, for the whole-epoch comparison (benchmarks/summary.py). That
+protocol is this project's with `configs/resnet_ae_lstm.py:cached`
+(emo_jax/feature_cache.py), timed at the same batch and input by
+`cached_features_epoch`: the cache build per clip and the train step on the cached
+features, against the reference's frozen step (encoder + head), which it runs every epoch.
 PyTorch is optional (`pip install -e .[bench]`); without it the rows say it was skipped.
 --quick (frozen ResNet-18 at batch 4, conv encoder at 2, 3 timed steps) takes ~2 min on
 2 busy CPU cores; the full run (all three at batches 32, 8 and 8 with the channels-last
@@ -38,10 +42,14 @@ from benchmarks import flops
 from benchmarks import input_pipeline as input_pipeline_benchmark
 from benchmarks import reference_pytorch_models
 from benchmarks import train_throughput
+from emo_jax import feature_cache
 from emo_jax import input_pipeline
+from emo_jax import models
 from emo_jax import sharding
 
 NUM_FRAMES, SIZE = 16, 112
+CLIP_SHAPE = (NUM_FRAMES, SIZE, SIZE, 1)
+AMORTISED_EPOCHS = 30  # A run's epochs over which the cache build is spread.
 NUM_CLASSES = reference_pytorch_models.NUM_CLASSES
 SKIPPED = "PyTorch is not installed: pip install -e .[bench] (or pip install torch)"
 
@@ -192,6 +200,87 @@ def compare_train_steps(name: str, config_name: str, make_trainer, batch_size: i
   return row
 
 
+def cached_features_epoch(reference: dict, num_steps: int, num_cached_steps: int,
+                          config_arg: str = "cached", shape=CLIP_SHAPE) -> dict:
+  """Our epoch on cached encoder features against the reference's frozen step, per clip.
+
+  Ours is `configs/resnet_ae_lstm.py:<config_arg>` (full size by default) on one device, through
+  the trainer's code paths: the cache build's cost per clip is
+  `feature_cache.FrameEncoder` (the jitted `encode_frames`, host transfers included) on
+  random uint8 clips, as `build_feature_cache` runs it per batch; the train step is
+  `train_throughput.setup_train_step`'s (the trainer's optimiser, frozen encoder) fed
+  the encoder's features `[B, T, D]` as `frame_features`, so the encoder is skipped.
+  Each is the median of its timed calls after one warm-up call. The reference's epoch is
+  its frozen step (encoder + head) every epoch: the notebook reads cached face-crop
+  arrays, so it decodes nothing. Our first epoch builds the cache and trains; later ones
+  train. Reading the cached features (32 KB per clip) is not timed.
+
+  Args:
+    reference: the "train_step/resnet18_frozen" row of `compare_train_steps`, whose
+      batch size is used and whose reference_encode_ms and reference_head_step_ms are the
+      reference's side; a skipped row skips this one.
+    num_steps: timed encoder batches.
+    num_cached_steps: timed train steps on cached features.
+    config_arg: the config's argument (tests use "runlocal,cached").
+    shape: `[T, H, W, C]` of a clip.
+
+  Returns:
+    A row "epoch/resnet18_frozen_cached": ms per clip of our cache build, cached step
+    (= a later epoch) and first epoch, and of the reference's epoch; `ratio` (ours /
+    reference in clips/s, a later epoch), ratio_first_epoch and ratio_amortised (a run
+    of amortised_epochs = AMORTISED_EPOCHS epochs, the cache built once).
+  """
+  name = "epoch/resnet18_frozen_cached"
+  if "skipped" in reference:
+    return {"name": name, "skipped": reference["skipped"]}
+  batch_size = reference["batch_size"]
+  config_name = f"resnet_ae_lstm:{config_arg}"
+  config = train_throughput.load_config("resnet_ae_lstm", config_arg)
+  feature_cache.check_preconditions(config)
+  num_labels = train_throughput.num_classes(config.data.dataset)
+  mesh = sharding.create_mesh(1)
+  state, step, _, rng = train_throughput.setup_train_step(config, batch_size, mesh, shape)
+  encoder = feature_cache.FrameEncoder(
+      models.create_model(config.model, num_labels),
+      {"params": state.params, "batch_stats": state.batch_stats}, batch_size)
+  clips = train_throughput.random_batch(encoder.batch_size, shape, num_labels)["frames"]
+  encode_seconds = [_timed(lambda: encoder(clips)) for _ in range(num_steps + 1)]
+  host = train_throughput.random_batch(batch_size, shape, num_labels)
+  host["frame_features"] = encoder(host.pop("frames"))
+  batch = sharding.host_local_batch_to_global(host, mesh)
+  start = time.perf_counter()
+  compiled = step.lower(state, batch, rng).compile()
+  compile_seconds = time.perf_counter() - start
+  _, step_seconds = train_throughput.time_steps(compiled, state, batch, rng, num_cached_steps)
+
+  build = statistics.median(encode_seconds[1:]) / encoder.batch_size
+  train = statistics.median(step_seconds) / batch_size
+  reference_epoch = (reference["reference_encode_ms"] + reference["reference_head_step_ms"]
+                     ) / 1000 / batch_size
+  amortised = build / AMORTISED_EPOCHS + train
+  ms = lambda seconds: round(1000 * seconds, 2)
+  return {
+      "name": name,
+      "config": config_name,
+      "batch_size": batch_size,
+      "input": "x".join(map(str, shape)),
+      "ours_cache_build_ms_per_clip": ms(build),
+      "ours_cached_step_ms": ms(statistics.median(step_seconds)),
+      "ours_cached_step_ms_per_clip": ms(train),
+      "ours_first_epoch_ms_per_clip": ms(build + train),
+      "reference_epoch_ms_per_clip": ms(reference_epoch),
+      "ratio": round(reference_epoch / train, 2),
+      "ratio_first_epoch": round(reference_epoch / (build + train), 2),
+      "amortised_epochs": AMORTISED_EPOCHS,
+      "ratio_amortised": round(reference_epoch / amortised, 2),
+      "ours_encoder_compile_seconds": round(encode_seconds[0], 1),
+      "ours_cached_step_compile_seconds": round(compile_seconds, 1),
+      "encoder_batch_size": encoder.batch_size,
+      "repetitions": num_steps,
+      "cached_step_repetitions": len(step_seconds),
+  }
+
+
 def _reference(frozen: bool):
   return lambda torch, channels_last: reference_pytorch_models.ReferenceTrainer(
       torch, frozen, channels_last)
@@ -207,14 +296,16 @@ def run(quick: bool = False) -> list[dict]:
   notebook does not use: reference_channels_last_step_ms, ratio_vs_channels_last), and
   XLA's FLOPs of our step (ours_gflops_per_step); the frozen row also the
   reference step's parts (reference_encode_ms, reference_head_step_ms) and our step fed
-  by the input pipeline (ours_pipelined_clips_per_second). Batches (--quick or not):
-  frozen 4 or 32 (the config's); conv encoder 2 or 8; trainable ResNet-18 8 (its
-  backward pass through 16 frames per clip is slow on CPU). --quick leaves out the
-  trainable ResNet-18 and the channels-last reference.
+  by the input pipeline (ours_pipelined_clips_per_second), followed by
+  "epoch/resnet18_frozen_cached" (`cached_features_epoch`, at the frozen row's batch).
+  Batches (--quick or not): frozen 4 or 32 (the config's); conv encoder 2 or 8;
+  trainable ResNet-18 8 (its backward pass through 16 frames per clip is slow on CPU).
+  --quick leaves out the trainable ResNet-18 and the channels-last reference.
   """
   num_steps = 3 if quick else 5
-  rows = [compare_train_steps("train_step/resnet18_frozen", "resnet_ae_lstm",
-                              _reference(True), 4 if quick else 32, num_steps, True, not quick)]
+  frozen = compare_train_steps("train_step/resnet18_frozen", "resnet_ae_lstm",
+                               _reference(True), 4 if quick else 32, num_steps, True, not quick)
+  rows = [frozen, cached_features_epoch(frozen, num_steps, 4 * num_steps)]
   if not quick:  # Compiling ResNet-18's backward pass alone takes ~30 s on 2 CPU cores.
     rows.append(compare_train_steps("train_step/resnet18_trainable", "resnet_ae_lstm",
                                     _reference(False), 8, num_steps, False))

@@ -173,8 +173,12 @@ def _jitted_encode_frames(model):
   return jax.jit(lambda variables, frames: model.apply(variables, frames, method="encode_frames"))
 
 
-class _Encoder:
-  """The model's frame encoder, jitted, data-parallel over this host's devices."""
+class FrameEncoder:
+  """The model's frame encoder, jitted, data-parallel over this host's devices.
+
+  What `build_feature_cache` runs on each batch (benchmarks/reference_pytorch.py times
+  it); `batch_size` is rounded up to a multiple of the devices.
+  """
 
   def __init__(self, model, variables: Mapping[str, Any], batch_size: int):
     devices = jax.local_devices()
@@ -194,7 +198,7 @@ class _Encoder:
     return np.asarray(features, np.float32)[:count]
 
 
-def _write_pass(encode: _Encoder, source, output: np.ndarray, augment_config, view: int,
+def _write_pass(encode: FrameEncoder, source, output: np.ndarray, augment_config, view: int,
                 view_seed: int, labels: dict | None = None, num_threads: int = 4) -> None:
   """Encodes every record of `source` into `output` `[N, T, D]` (and collects labels)."""
   reader = _ReadClip(source, augment_config, view, view_seed)
@@ -254,7 +258,7 @@ def build_feature_cache(model, variables: Mapping[str, Any], source, directory: 
   views_dir = views_directory(directory, num_views, augment_config, view_seed)
   if is_built(directory) and is_built(views_dir):
     return directory, views_dir
-  encode = _Encoder(model, variables, batch_size)
+  encode = FrameEncoder(model, variables, batch_size)
   num_records = len(source)
   first = np.asarray(source[0]["frames"])
   feature_dim = jax.eval_shape(lambda: model.apply(

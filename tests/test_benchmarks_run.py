@@ -152,9 +152,35 @@ def test_reference_pytorch_skips_without_torch(monkeypatch):
   monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError.
   rows = reference_pytorch.run(quick=False)
   assert [row["name"] for row in rows] == ["train_step/resnet18_frozen",
+                                           "epoch/resnet18_frozen_cached",
                                            "train_step/resnet18_trainable",
                                            "train_step/conv_encoder_trainable"]
   assert all("pip install -e .[bench]" in row["skipped"] for row in rows)
+
+
+def test_cached_features_epoch_rows_and_summary():
+  reference = {"name": "train_step/resnet18_frozen", "batch_size": 2,
+               "reference_encode_ms": 900.0, "reference_head_step_ms": 100.0}
+  row = reference_pytorch.cached_features_epoch(
+      reference, num_steps=1, num_cached_steps=2, config_arg="runlocal,cached",
+      shape=(3, 32, 32, 1))
+  assert (row["name"], row["batch_size"], row["input"]) == (
+      "epoch/resnet18_frozen_cached", 2, "3x32x32x1")
+  assert row["reference_epoch_ms_per_clip"] == 500.0  # (900 + 100) / 2.
+  build, step = row["ours_cache_build_ms_per_clip"], row["ours_cached_step_ms_per_clip"]
+  assert build > 0 and step > 0
+  assert row["ours_first_epoch_ms_per_clip"] == pytest.approx(build + step, abs=0.02)
+  assert row["ratio"] == pytest.approx(500 / step, rel=0.01)
+  assert row["ratio_first_epoch"] == pytest.approx(500 / (build + step), rel=0.01)
+  assert row["ratio_first_epoch"] <= row["ratio_amortised"] <= row["ratio"]
+  target = {r["name"]: r for r in summary.targets([reference, row])}[
+      "epoch, frozen ResNet-18 on cached features: ours / reference"]
+  assert (target["measured"], target["target"]) == (row["ratio"], ">= 10x")
+  assert target["met"] == ("yes" if row["ratio"] >= 10 else "NO")
+  assert f"{row['ratio_first_epoch']}x" in target["detail"]
+  assert f"30 epochs with the cache built once: {row['ratio_amortised']}x" in target["detail"]
+  skipped = reference_pytorch.cached_features_epoch({"skipped": "no torch"}, 1, 1)
+  assert summary.targets([skipped])[0]["met"] == "n/a"
 
 
 def test_reference_model_keeps_a_frozen_encoder_fixed():
