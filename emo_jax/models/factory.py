@@ -91,9 +91,8 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
     modules["video"] = _build("video", VIDEO_MODELS, config["video"], dtype)
   head_config = dict(config.get("head") or {}, num_classes=num_classes)
   modules["head"] = _build("head", None, head_config, dtype, module=head.ClassifierHead)
-  return emotion_net.EmotionNet(remat=bool(config.get("remat", False)),
-                                input_norm=input_norm, dtype=dtype,
-                                **modules)
+  return emotion_net.EmotionNet(remat=bool(config.get("remat", False)), input_norm=input_norm,
+                                dtype=dtype, **modules)
 
 
 def _build(section: str, table: Mapping[str, Callable] | None, sub_config: Mapping[str, Any],
