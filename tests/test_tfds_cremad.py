@@ -209,3 +209,18 @@ def test_unbuilt_dataset_error_names_the_build_command(tmp_path):
 def test_a_second_build_reuses_the_dataset(tiny, capsys):
   assert build.main(["--config", TINY, "--data_dir", str(tiny["data_dir"])]) == 0
   assert "already built" in capsys.readouterr().out
+
+
+def test_a_synthetic_tree_of_an_older_generator_is_generated_again(tmp_path):
+  config = cremad.CremadConfig(name="test_tree", num_frames=2, size=16, synthetic=True,
+                               num_actors=1, clips_per_actor=6, source_frame_size=(160, 120))
+  root = cremad.synthetic_tree(config, tmp_path, num_workers=0)
+  flv = next((root / "VideoFlash").glob("*.flv"))
+  assert cremad.synthetic_tree(config, tmp_path, num_workers=0) == root
+  assert flv.exists()  # Reused as it is: same generator.
+  marker = root / synthetic.MARKER_FILE
+  marker.write_text(json.dumps(dict(json.loads(marker.read_text()), version=0)))
+  flv.unlink()
+  assert cremad.synthetic_tree(config, tmp_path, num_workers=0) == root
+  assert flv.exists()  # Written again by the current generator.
+  assert json.loads(marker.read_text())["version"] == synthetic.GENERATOR_VERSION

@@ -1,5 +1,6 @@
 """TFDS builder `cremad`: decoded, face-cropped CREMA-D clips packed into array_record."""
 import dataclasses
+import json
 import os
 import pathlib
 import shutil
@@ -100,14 +101,16 @@ def synthetic_tree(config: CremadConfig, download_dir: str | os.PathLike,
   """Generates the synthetic tree of `config` once under `download_dir`; returns its root.
 
   The tree depends only on seed, actors, clips per actor and video size, so all crop
-  shapes share it.
+  shapes share it. A tree written by an older generator version (its SYNTHETIC.json) is
+  generated again.
   """
   from emo_jax.data import synthetic  # Local import: only synthetic configs need it.
   download_dir = pathlib.Path(download_dir)
   width, height = config.source_frame_size
   root = download_dir / (f"synthetic_cremad-seed{config.seed}-actors{config.num_actors}"
                          f"-clips{config.clips_per_actor or 'all'}-{width}x{height}")
-  if (root / _SYNTHETIC_MARKER).exists():
+  current = _generator_version(root) == synthetic.GENERATOR_VERSION
+  if (root / _SYNTHETIC_MARKER).exists() and current:
     return root
   download_dir.mkdir(parents=True, exist_ok=True)
   staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=download_dir))
@@ -122,6 +125,15 @@ def synthetic_tree(config: CremadConfig, download_dir: str | os.PathLike,
   finally:
     shutil.rmtree(staging, ignore_errors=True)
   return root
+
+
+def _generator_version(root: pathlib.Path) -> int | None:
+  """The generator version recorded in a synthetic tree, or None when unreadable."""
+  from emo_jax.data import synthetic  # Local import, as in synthetic_tree.
+  try:
+    return json.loads((root / synthetic.MARKER_FILE).read_text()).get("version")
+  except (OSError, ValueError):
+    return None
 
 
 class Cremad(tfds.core.GeneratorBasedBuilder):

@@ -43,6 +43,7 @@ from emo_jax.data.synthetic.actors import VOICES
 from emo_jax.data.synthetic.actors import XX_INTENSITY_RANGE
 from emo_jax.data.synthetic.drawing import render_frames
 from emo_jax.data.synthetic.generator import generate
+from emo_jax.data.synthetic.generator import GENERATOR_VERSION
 from emo_jax.data.synthetic.generator import GenerateSummary
 from emo_jax.data.synthetic.generator import main
 from emo_jax.data.synthetic.generator import MARKER_FILE

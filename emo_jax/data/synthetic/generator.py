@@ -17,7 +17,10 @@ from emo_jax.data.synthetic import media
 from emo_jax.data.synthetic import votes
 
 MARKER_FILE = "SYNTHETIC.json"
-_GENERATOR_VERSION = 1
+# Bumped whenever the same arguments would give different files, so that trees written
+# by an older generator are not reused (tfds_cremad.cremad.synthetic_tree checks it).
+# 2: light from one side and more head sway.
+GENERATOR_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +139,7 @@ def generate(out_dir: str | os.PathLike, num_actors: int = 10, seed: int = 0,
     with context.Pool(num_workers, initializer=_init_worker) as pool:
       num_frames = sum(pool.imap(_write_clip, tasks, chunksize=4))
   votes.write_metadata(root, seed, actors, clips)
-  marker = dict(generator="emo_jax.data.synthetic", version=_GENERATOR_VERSION, seed=seed,
+  marker = dict(generator="emo_jax.data.synthetic", version=GENERATOR_VERSION, seed=seed,
                 num_actors=num_actors, clips_per_actor=clips_per_actor,
                 sentences=list(sentences), frame_size=list(frame_size), num_clips=len(clips))
   (root / MARKER_FILE).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
