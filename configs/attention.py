@@ -3,8 +3,13 @@ r"""ConvEncoder -> temporal self-attention (pre-norm Transformer, CLS pooling) -
   python -m emo_jax.train --config=configs/attention.py:synthetic --workdir=workdirs/attention
 
 Arguments as in configs/ae_lstm.py (`synthetic`, `runlocal`).
-Cost and result (measured, see README): `:runlocal`: 2 steps in 4-21 s (tests/test_configs.py). Full `:synthetic` and real
-runs have not been measured yet.
+Cost and result (measured 2026-11-24, 2 CPU cores shared with a FER2013 training run,
+so about twice the quiet-machine time): `:synthetic` (the quickstart's data and recipe,
+configs/common.py `cpu_sized_synthetic`; 1,092 steps of 16 clips) took 13.9 min wall,
+peak RSS 1.5 GB. Test accuracy 68.3% (UAR 68.3%, macro F1 0.66) on the 4 unseen test
+actors, best validation 92.7%: below ae_lstm (90.0%) and cnn_lstm (79.2%) with the
+recipe tuned on ae_lstm; its own learning rate and schedule have not been tuned.
+`:runlocal`: 2 steps in 4-21 s (tests/test_configs.py).
 """
 from configs import common
 from emo_jax.models import presets
