@@ -4,8 +4,11 @@ r"""A C3D-style 3D convolution network on the whole clip -> head (`:r2plus1d` fo
 
 Arguments: `synthetic`, `runlocal` as in configs/ae_lstm.py, and `r2plus1d` for the
 factorised (2+1)D network.
-Cost and result (measured, see README): `:runlocal`: 2 steps in 4-21 s (tests/test_configs.py). Full `:synthetic` and real
-runs have not been measured yet.
+Cost and result: a full `:synthetic` run has not been measured yet. Its train step is
+about 2x ae_lstm's on CPU (benchmarks/RESULTS.md: 3.2 s vs 1.5 s for 4 clips of
+16x112x112 on 2 quiet cores), so the quickstart recipe would take about 20 min here; a
+run started on 2026-11-24 was stopped for lack of time. `:runlocal`: 2 steps in 4-21 s
+(tests/test_configs.py).
 """
 from configs import common
 from emo_jax.models import presets
