@@ -21,10 +21,10 @@ Cost and result (measured 2026-11-24 on 2 CPU cores, shared with a CI run):
 `:synthetic,cached` with no pretrained encoder (random frozen ResNet-18 features) took
 8.0 min wall, peak RSS 1.4 GB: 6.5 min to generate and pack the 10-actor 16x112 set and
 cache the encoder's features (3.0 min of it, 0.22 s per clip), then 510 steps (30
-epochs of 32 clips) in about 1 min. Test accuracy 26.2% (training 28%; chance 17%): random ResNet features carry little of
-the expressions, so this is the floor a pretrained encoder must beat. Runs with a
-pretrained encoder have not been measured. `:runlocal`: 2 steps in 4-21 s
-(tests/test_configs.py).
+epochs of 32 clips) in about 1 min. Test accuracy 26.2% (training 28%; chance 17%):
+random ResNet features carry little of the expressions, so this is the floor a
+pretrained encoder must beat. Runs with a pretrained encoder have not been measured.
+`:runlocal`: 2 steps in 4-21 s (tests/test_configs.py).
 """
 from configs import common
 from emo_jax.models import presets
