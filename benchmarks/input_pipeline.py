@@ -89,6 +89,26 @@ def random_clips_source(data_dir: str, num_clips: int, shape=CLIP_SHAPE):
   return builder.as_data_source("train")
 
 
+def timed_passes(iterator, warmup: int, repetitions: int, num_batches: int) -> list[float]:
+  """Seconds per `num_batches` batches of `iterator`, for each of `repetitions` passes.
+
+  The first `warmup` batches (worker start-up, first reads, jax dispatch) are not
+  timed; the iterator is closed at the end, also on error.
+  """
+  try:
+    for _ in range(warmup):
+      jax.block_until_ready(next(iterator))
+    passes = []
+    for _ in range(repetitions):
+      start = time.perf_counter()
+      for _ in range(num_batches):
+        jax.block_until_ready(next(iterator))
+      passes.append(time.perf_counter() - start)
+  finally:
+    iterator.close()
+  return passes
+
+
 def _time_pipeline(source, mesh, worker_count: int, augment, num_batches: int,
                    repetitions: int) -> dict:
   """Median over `repetitions` passes of `num_batches` batches, after a warm-up.
@@ -104,18 +124,7 @@ def _time_pipeline(source, mesh, worker_count: int, augment, num_batches: int,
       source, np.tile(np.arange(len(source)), -(-needed // len(source))), mesh=mesh,
       batch_size=BATCH_SIZE, num_classes=NUM_CLASSES, seed=0, augment_config=augment,
       worker_count=worker_count, prefetch=PREFETCH)
-  try:
-    for _ in range(warmup):  # Worker start-up, first reads, jax dispatch.
-      jax.block_until_ready(next(iterator))
-    passes = []
-    for _ in range(repetitions):
-      start = time.perf_counter()
-      for _ in range(num_batches):
-        jax.block_until_ready(next(iterator))
-      passes.append(time.perf_counter() - start)
-  finally:
-    iterator.close()
-  seconds = statistics.median(passes)
+  seconds = statistics.median(timed_passes(iterator, warmup, repetitions, num_batches))
   return {"clips_per_second": round(num_batches * BATCH_SIZE / seconds, 1),
           "ms_per_batch": round(1000 * seconds / num_batches, 1)}
 

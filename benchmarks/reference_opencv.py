@@ -25,7 +25,6 @@ import tempfile
 import time
 
 import cv2
-import jax
 import numpy as np
 import tensorflow_datasets as tfds
 
@@ -89,18 +88,7 @@ def _time_pipeline(packed, batch_size: int, num_batches: int, repetitions: int,
       source, indices, mesh=sharding.create_mesh(1), batch_size=batch_size,
       num_classes=packed.num_classes, seed=0, worker_count=worker_count, prefetch=2,
       augment_config=input_pipeline_benchmark.TRAIN_AUGMENT)
-  try:
-    for _ in range(2):  # Warm-up: first reads, worker start-up, jax dispatch.
-      jax.block_until_ready(next(iterator))
-    passes = []
-    for _ in range(repetitions):
-      start = time.perf_counter()
-      for _ in range(num_batches):
-        jax.block_until_ready(next(iterator))
-      passes.append(time.perf_counter() - start)
-  finally:
-    iterator.close()
-  return passes
+  return input_pipeline_benchmark.timed_passes(iterator, 2, repetitions, num_batches)
 
 
 def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None) -> list[dict]:

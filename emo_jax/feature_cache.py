@@ -41,7 +41,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from emo_jax import config_checks
 from emo_jax.data import augment as augment_lib
-from emo_jax.models import emotion_net
+from emo_jax.models import pretrained
 
 FORMAT_VERSION = 1
 DTYPES = ("float32", "float16")
@@ -54,15 +54,11 @@ _META = "meta.json"
 def encoder_variables(variables: Mapping[str, Any]) -> dict:
   """The frame encoder's part of a model's variables, as host numpy arrays.
 
-  `{"params": {"encoder": ...}, "batch_stats": {"encoder": ...}}`; replicated device
-  arrays are read from this host's first copy.
+  `{"params": {"encoder": ...}, "batch_stats": {"encoder": ...}}` (see
+  `pretrained.encoder_subtree`); replicated device arrays are read from this host's
+  first copy.
   """
-  subtree = {collection: {emotion_net.ENCODER_SCOPE: tree[emotion_net.ENCODER_SCOPE]}
-             for collection, tree in variables.items()
-             if isinstance(tree, Mapping) and emotion_net.ENCODER_SCOPE in tree}
-  if "params" not in subtree:
-    raise ValueError(f"the variables have no params/{emotion_net.ENCODER_SCOPE}: the model has "
-                     "no frame encoder to cache")
+  subtree = pretrained.encoder_subtree(variables)
 
   def to_host(leaf):
     if isinstance(leaf, jax.Array):

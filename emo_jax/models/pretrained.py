@@ -1,6 +1,6 @@
 """Saving a frame encoder's variables and loading them into another model (Orbax)."""
 import os
-from typing import Any
+from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -13,11 +13,14 @@ from emo_jax.models import emotion_net
 Variables = dict[str, Any]
 
 
-def _encoder_subtree(variables: Variables) -> Variables:
-  """`{collection: {"encoder": ...}}` for every collection (params, batch_stats) holding one."""
+def encoder_subtree(variables: Mapping[str, Any]) -> Variables:
+  """`{collection: {"encoder": ...}}` for every collection (params, batch_stats) holding one.
+
+  Raises ValueError when there is no `params/encoder` (a 3D network has no frame encoder).
+  """
   subtree = {collection: {emotion_net.ENCODER_SCOPE: tree[emotion_net.ENCODER_SCOPE]}
              for collection, tree in variables.items()
-             if isinstance(tree, dict) and emotion_net.ENCODER_SCOPE in tree}
+             if isinstance(tree, Mapping) and emotion_net.ENCODER_SCOPE in tree}
   if "params" not in subtree:
     raise ValueError(f"the variables have no params/{emotion_net.ENCODER_SCOPE}: the model has no "
                      "frame encoder (3D networks have none)")
@@ -40,7 +43,7 @@ def save_encoder(variables: Variables, path: str | os.PathLike, *, overwrite: bo
   if os.path.exists(path) and not overwrite:
     raise FileExistsError(f"{path} exists; pass overwrite=True or choose another directory")
   checkpointer = ocp.StandardCheckpointer()
-  checkpointer.save(path, _encoder_subtree(variables), force=overwrite)
+  checkpointer.save(path, encoder_subtree(variables), force=overwrite)
   checkpointer.wait_until_finished()
 
 
@@ -65,7 +68,7 @@ def load_pretrained_encoder(variables: Variables, checkpoint_path: str | os.Path
   if not os.path.isdir(path):
     raise FileNotFoundError(f"pretrained encoder checkpoint {path} does not exist; set "
                             "model.encoder.pretrained to a directory written by save_encoder")
-  target = _encoder_subtree(variables)
+  target = encoder_subtree(variables)
   checkpointer = ocp.PyTreeCheckpointer()
   _check_compatible(checkpointer.metadata(path).item_metadata.tree, target, path)
   restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), target)
