@@ -31,10 +31,11 @@ def get_config(arg=None):
   if not (args.synthetic or args.runlocal):
     config.model.center_crop = 40
     config.data.batch_size = 64
+    config.data.worker_count = 2  # Augmentation in two processes, beside the train step.
     config.data.augment.update(crop_probability=1.0, crop_min_area=0.8, flip_probability=0.5,
                                brightness=0.2, contrast=0.2, rotation_degrees=10.0,
                                erase_probability=0.5)
-  config.train.num_epochs = 30.0
+  config.train.num_epochs = 24.0
   config.train.eval_every_epochs = 2.0
   config.train.checkpoint_every_epochs = 1.0
   config.train.log_every_steps = 100
