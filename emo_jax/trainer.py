@@ -7,7 +7,6 @@ import signal
 import time
 
 import jax
-from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
 
@@ -15,6 +14,7 @@ import tfds_cremad
 
 from emo_jax import checkpointing
 from emo_jax import config_checks
+from emo_jax import evaluation
 from emo_jax import feature_cache
 from emo_jax import input_pipeline
 from emo_jax import losses
@@ -93,36 +93,6 @@ class _Preemption:
   def __exit__(self, *exc):
     if self._previous is not None:
       signal.signal(signal.SIGTERM, self._previous)
-
-
-def to_host(array: jax.Array) -> np.ndarray:
-  """The whole global array as numpy on every host (gathered when it spans several hosts)."""
-  if jax.process_count() > 1:
-    return np.asarray(multihost_utils.process_allgather(array, tiled=True))
-  return np.asarray(jax.device_get(array))
-
-
-def evaluate(eval_step, state, batches, num_classes: int) -> tuple[dict, dict]:
-  """Runs `eval_step` over padded batches; returns (metrics, per-example outputs).
-
-  Padding rows (mask False) are dropped, so every example counts exactly once.
-  """
-  outputs = {"logits": [], "pooled": [], "label": [], "index": []}
-  for batch in batches:
-    result = eval_step(state, batch)
-    mask = to_host(batch["mask"])
-    for key, value in (("logits", result["logits"]), ("pooled", result["pooled"]),
-                       ("label", batch["label"]), ("index", batch["index"])):
-      outputs[key].append(to_host(value)[mask])
-  outputs = {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in outputs.items()}
-  if not outputs["label"].size:
-    raise ValueError("the evaluation split has no examples; check config.data.split")
-  probabilities = jax.nn.softmax(outputs["logits"], axis=-1)
-  outputs["probabilities"] = np.asarray(probabilities)
-  metrics = metrics_lib.classification_metrics(outputs["label"], outputs["probabilities"], num_classes)
-  metrics["loss"] = float(np.mean(-np.log(np.maximum(
-      outputs["probabilities"][np.arange(len(outputs["label"])), outputs["label"]], 1e-12))))
-  return metrics, outputs
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -224,7 +194,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         train_metrics = []
 
       if step % schedule["eval_every_steps"] == 0 or step == total_steps:
-        val_metrics, _ = evaluate(eval_step, state, data.eval_batches("val"), info.num_classes)
+        val_metrics, _ = evaluation.evaluate_batches(eval_step, state, data.eval_batches("val"),
+                                                     info.num_classes)
         val_scalars = metrics_lib.scalar_metrics(val_metrics)
         writer.write(step, "val", val_scalars)
         logging.info("step %d val: accuracy %.4f, macro F1 %.4f, loss %.4f", step,
@@ -244,7 +215,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   final = {"steps": int(jax.device_get(state.step)), "interrupted": interrupted}
   if not interrupted:
     best_state = checkpointer.restore_best(checkpointing.abstract_like(state))
-    test_metrics, _ = evaluate(eval_step, best_state, data.eval_batches("test"), info.num_classes)
+    test_metrics, _ = evaluation.evaluate_batches(eval_step, best_state, data.eval_batches("test"),
+                                                  info.num_classes)
     test_scalars = metrics_lib.scalar_metrics(test_metrics)
     writer.write(int(final["steps"]), "test", test_scalars)
     final.update({f"test_{k}": v for k, v in test_scalars.items()})
