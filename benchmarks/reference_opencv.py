@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from benchmarks import decode as decode_benchmark
-from benchmarks import input_pipeline as input_pipeline_benchmark
+from benchmarks import pipeline_throughput
 from emo_jax import input_pipeline
 from emo_jax import sharding
 from emo_jax.data import faces
@@ -87,8 +87,8 @@ def _time_pipeline(packed, batch_size: int, num_batches: int, repetitions: int,
   iterator = input_pipeline.train_iterator(
       source, indices, mesh=sharding.create_mesh(1), batch_size=batch_size,
       num_classes=packed.num_classes, seed=0, worker_count=worker_count, prefetch=2,
-      augment_config=input_pipeline_benchmark.TRAIN_AUGMENT)
-  return input_pipeline_benchmark.timed_passes(iterator, 2, repetitions, num_batches)
+      augment_config=pipeline_throughput.TRAIN_AUGMENT)
+  return pipeline_throughput.timed_passes(iterator, 2, repetitions, num_batches)
 
 
 def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None) -> list[dict]:

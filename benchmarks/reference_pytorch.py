@@ -39,7 +39,7 @@ import jax
 import numpy as np
 
 from benchmarks import flops
-from benchmarks import input_pipeline as input_pipeline_benchmark
+from benchmarks import pipeline_throughput
 from benchmarks import reference_pytorch_models
 from benchmarks import train_throughput
 from emo_jax import feature_cache
@@ -96,11 +96,11 @@ def pipelined_clips_per_second(compiled, state, rng, mesh, batch_size: int,
   next batches while the step runs, on the same CPU cores.
   """
   with tempfile.TemporaryDirectory(prefix="bench_epoch_") as tmp:
-    source = input_pipeline_benchmark.random_clips_source(
+    source = pipeline_throughput.random_clips_source(
         tmp, batch_size * (num_steps + 2), (NUM_FRAMES, SIZE, SIZE, 1))
     iterator = input_pipeline.train_iterator(
         source, np.arange(len(source)), mesh=mesh, batch_size=batch_size,
-        num_classes=NUM_CLASSES, seed=0, augment_config=input_pipeline_benchmark.TRAIN_AUGMENT,
+        num_classes=NUM_CLASSES, seed=0, augment_config=pipeline_throughput.TRAIN_AUGMENT,
         worker_count=0, prefetch=2)
     try:
       state, metrics = compiled(state, next(iterator), rng)  # Warm-up.

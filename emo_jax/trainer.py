@@ -12,7 +12,6 @@ import numpy as np
 
 import tfds_cremad
 
-from emo_jax import checkpointing
 from emo_jax import config_checks
 from emo_jax import evaluation
 from emo_jax import feature_cache
@@ -23,7 +22,9 @@ from emo_jax import metrics as metrics_lib
 from emo_jax import models
 from emo_jax.models import emotion_net
 from emo_jax import optimizers
+from emo_jax import provenance
 from emo_jax import sharding
+from emo_jax import train_checkpoints
 from emo_jax import train_state as train_state_lib
 
 
@@ -143,13 +144,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   if config.loss.class_weights == "balanced":
     class_weights = losses.balanced_class_weights(info.train_label_counts, info.num_classes)
 
-  checkpointer = checkpointing.Checkpointer(workdir, config.checkpoint)
+  checkpointer = train_checkpoints.Checkpointer(workdir, config.checkpoint)
   train_iter = data.train_iterator()
   start_step = 0
   if checkpointer.latest_step() is not None:
     start_step = checkpointer.latest_step()
     logging.info("Resuming from the checkpoint at step %d in %s", start_step, workdir)
-    state = checkpointer.restore_latest(checkpointing.abstract_like(state), train_iter)
+    state = checkpointer.restore_latest(train_checkpoints.abstract_like(state), train_iter)
 
   step_kwargs = dict(model=model, tx=tx, loss_config=config.loss, num_classes=info.num_classes,
                      class_weights=class_weights)
@@ -159,7 +160,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
   writer = metric_writers.MetricWriter(
       workdir, config, is_main_process=jax.process_index() == 0,
-      extra_run_info={"git_commit": metric_writers.git_commit(), "dataset_version": info.dataset_version,
+      extra_run_info={"git_commit": provenance.git_commit(), "dataset_version": info.dataset_version,
                       "num_devices": mesh.size, **schedule})
   logging.info("Training %s for %d steps (%d per epoch) on %d device(s).", info.dataset_name,
                total_steps, info.steps_per_epoch, mesh.size)
@@ -214,7 +215,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   checkpointer.wait()
   final = {"steps": int(jax.device_get(state.step)), "interrupted": interrupted}
   if not interrupted:
-    best_state = checkpointer.restore_best(checkpointing.abstract_like(state))
+    best_state = checkpointer.restore_best(train_checkpoints.abstract_like(state))
     test_metrics, _ = evaluation.evaluate_batches(eval_step, best_state, data.eval_batches("test"),
                                                   info.num_classes)
     test_scalars = metrics_lib.scalar_metrics(test_metrics)
@@ -229,7 +230,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   checkpointer.close()
   writer.close()
   if jax.process_index() == 0:
-    metric_writers.plot_training_curves(workdir)
+    from emo_jax.analysis import plots  # pylint: disable=g-import-not-at-top  (matplotlib)
+    plots.plot_training_curves(metric_writers.read_metrics(workdir),
+                               os.path.join(workdir, "training_curves.png"))
     with open(os.path.join(workdir, "final_metrics.json"), "w") as f:
       json.dump(final, f, indent=2, default=float)
   return final

@@ -1,6 +1,6 @@
 """Input pipeline throughput: TFDS array_record clips -> grain -> augmented global batches.
 
-    python -m benchmarks.input_pipeline [--quick] [--dataset cremad/synthetic_g16_112 --data_dir D]
+    python -m benchmarks.pipeline_throughput [--quick] [--dataset cremad/synthetic_g16_112 --data_dir D]
 
 Measures clips per second of `input_pipeline.train_iterator` (read, decode, train
 augmentation, batch, hand to the devices) on 16x112x112x1 uint8 clips (or `shape`,
