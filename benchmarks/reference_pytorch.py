@@ -43,7 +43,7 @@ from benchmarks import pipeline_throughput
 from benchmarks import reference_pytorch_models
 from benchmarks import train_throughput
 from emo_jax import feature_cache
-from emo_jax import input_pipeline
+from emo_jax.input_pipeline import iterators
 from emo_jax import models
 from emo_jax import sharding
 
@@ -98,7 +98,7 @@ def pipelined_clips_per_second(compiled, state, rng, mesh, batch_size: int,
   with tempfile.TemporaryDirectory(prefix="bench_epoch_") as tmp:
     source = pipeline_throughput.random_clips_source(
         tmp, batch_size * (num_steps + 2), (NUM_FRAMES, SIZE, SIZE, 1))
-    iterator = input_pipeline.train_iterator(
+    iterator = iterators.train_iterator(
         source, np.arange(len(source)), mesh=mesh, batch_size=batch_size,
         num_classes=NUM_CLASSES, seed=0, augment_config=pipeline_throughput.TRAIN_AUGMENT,
         worker_count=0, prefetch=2)

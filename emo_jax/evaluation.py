@@ -30,7 +30,7 @@ def evaluate_batches(eval_step: Callable[[Any, dict], dict], state: Any, batches
     eval_step: e.g. `train_state.jit_eval_step(...)` (state: a TrainState) or
       `analysis.inference.make_eval_step(...)` (state: model variables).
     state: passed to `eval_step` unchanged.
-    batches: evaluation batches with `label`, `index` and `mask` (`input_pipeline.eval_batches`).
+    batches: evaluation batches with `label`, `index` and `mask` (`input_pipeline.iterators.eval_batches`).
     num_classes: K.
 
   Returns:

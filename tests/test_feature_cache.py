@@ -13,7 +13,8 @@ from configs import c3d
 from configs import resnet_ae_lstm
 from emo_jax import config_checks
 from emo_jax import feature_cache
-from emo_jax import input_pipeline
+from emo_jax.input_pipeline import iterators
+from emo_jax.input_pipeline import sources as sources_lib
 from emo_jax import models
 from emo_jax import sharding
 from emo_jax import trainer
@@ -74,7 +75,7 @@ def test_cache_key_depends_on_the_encoder_values_and_config_and_the_dataset_vers
 def tiny_cache(tiny_data_dir, tmp_path_factory):
   """Features of every synthetic_tiny clip with 2 augmented views, built once for this module."""
   _, model, variables = tiny_model()
-  source = input_pipeline.load_packed_dataset("cremad/synthetic_tiny", tiny_data_dir,
+  source = sources_lib.load_packed_dataset("cremad/synthetic_tiny", tiny_data_dir,
                                               split=None).sources["train"]
   directory = str(tmp_path_factory.mktemp("feature_cache") / "all")
   directory, views_dir = feature_cache.build_feature_cache(
@@ -129,7 +130,7 @@ def test_float16_cache_is_half_the_size_and_close(tiny_cache, tmp_path):
 def test_training_batches_draw_one_cached_view_per_example(tiny_cache):
   _, _, _, directory, views_dir = tiny_cache
   cached = feature_cache.FeatureSource(directory, views_dir)
-  iterator = input_pipeline.train_iterator(
+  iterator = iterators.train_iterator(
       cached, np.arange(24), mesh=sharding.create_mesh(1), batch_size=8,
       num_classes=NUM_CLASSES, seed=0)
   views = np.load(os.path.join(views_dir, "views.npy"))
