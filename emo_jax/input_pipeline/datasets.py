@@ -75,7 +75,7 @@ class Datasets:
   def with_sources(self, sources: Mapping[str, Any]) -> "Datasets":
     """These datasets (split, info, seeds) reading other records with the same indices.
 
-    `sources`: part -> records, e.g. `emo_jax.feature_cache.FeatureSource`s of cached
+    `sources`: part -> records, e.g. `emo_jax.feature_cache.source.FeatureSource`s of cached
     frame features; batches then hold `frame_features` instead of `frames`.
     """
     other = copy.copy(self)
