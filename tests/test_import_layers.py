@@ -25,7 +25,7 @@ LAYERS = (
     ("training", ("emo_jax.trainer", "emo_jax.train_state", "emo_jax.optimizers",
                   "emo_jax.train_checkpoints", "emo_jax.metric_writers", "emo_jax.training")),
     ("entry points", ("emo_jax.train", "emo_jax.evaluate", "emo_jax.predict", "emo_jax.export",
-                      "emo_jax.video", "emo_jax.demo")),
+                      "emo_jax.video", "emo_jax.demo", "emo_jax.bundle")),
 )
 ROOT = "emo_jax"
 
