@@ -49,7 +49,7 @@ def main(argv=None) -> int:
   labels = [cremad.parse_clip_name(p).label for p in paths]
   predict.predict(paths[0], run, max_frames=2)  # Compile once, outside the timing.
   start = time.perf_counter()
-  results = {m: [predict.predict(p, run, args.max_frames, "mean", m) for p in paths]
+  results = {m: [predict.predict(p, run, args.max_frames, margin=m) for p in paths]
              for m in MARGINS}
   seconds = (time.perf_counter() - start) / (len(MARGINS) * len(paths))
   print(f"{len(paths)} clips, {args.max_frames or 'all'} frames each; "
@@ -68,7 +68,7 @@ def main(argv=None) -> int:
         right += int(np.argmax(p) == label)
         p_right.append(p[label])
       print(f"| {margin} | {how} | {right} of {len(labels)} | {np.mean(p_right):.3f} |")
-  print("\nAt the defaults (margin", predict.FRAME_MODEL_MARGIN, ", mean):")
+  print(f"\nAt the defaults (margin {predict.FRAME_MODEL_MARGIN}, log_mean):")
   for result, label in zip(results[predict.FRAME_MODEL_MARGIN], labels):
     print(f"  {os.path.basename(result.path)}: {result.class_name} "
           f"(true {cremad.EMOTIONS[label]}; face in {result.face_found_ratio:.0%} of frames)")

@@ -144,3 +144,43 @@ def test_builder_packs_every_source_into_the_same_records(sources, source, tmp_p
   assert builder.info.features["label"].names == list(fer2013.FER_CLASSES)
   counts = builder.info.metadata["class_counts"]
   assert counts["train"]["angry"] == 2 and counts["public_test"]["disgust"] == 1
+
+
+@pytest.fixture(scope="module")
+def real_fer_slice(fer2013_shared_dir, tmp_path_factory):
+  """A TFDS data dir with 14 real images per class of train and 7 of each test split."""
+  root = tmp_path_factory.mktemp("fer_real")
+  taken = {}
+  for example in fer2013.read(fer2013_shared_dir):
+    key = (example.split, example.label)
+    limit = 14 if example.split == "train" else 7
+    if taken.get(key, 0) >= limit:
+      continue
+    taken[key] = taken.get(key, 0) + 1
+    folder = "train" if example.split == "train" else "test"
+    name = f"{_USAGE[example.split]}_{len(taken)}{taken[key]}.jpg"
+    path = root / "kaggle" / folder / fer2013.FER_CLASSES[example.label] / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(example.image[..., 0], "L").save(path, quality=100)
+    if len(taken) == 21 and all(v >= (14 if s == "train" else 7) for (s, _), v in taken.items()):
+      break
+  data_dir = root / "tfds"
+  tfds_cremad.Fer2013(data_dir=data_dir).download_and_prepare(
+      download_config=tfds.download.DownloadConfig(manual_dir=root / "kaggle"))
+  return data_dir
+
+
+def test_bundled_recipe_trains_on_real_fer2013_images(real_fer_slice, tmp_path):
+  """The FER2013 recipe itself (augmentation, centre crop, test-time flips) on real faces."""
+  from configs import fer2013_bundled
+  from emo_jax import trainer
+  config = fer2013_bundled.get_config()
+  config.data.update(data_dir=str(real_fer_slice), batch_size=16, eval_batch_size=16,
+                     worker_count=0)
+  config.model.encoder.update(widths=(4, 8), features=16)
+  config.model.head.hidden_sizes = (8,)
+  config.train.update(num_steps=3, num_epochs=0.0, log_every_steps=1)
+  config.wandb.mode = "disabled"
+  final = trainer.train_and_evaluate(config, str(tmp_path / "run"))
+  assert final["steps"] == 3 and final["test_num_examples"] == 49
+  assert np.isfinite(final["test_loss"])
