@@ -14,6 +14,7 @@ installed. Three of them do not fit our models, so the trace runs under `_flax_c
   - its `nn.max_pool` takes the window only as a keyword.
 """
 import contextlib
+import logging
 import os
 import traceback
 from typing import Any
@@ -83,6 +84,9 @@ def convert(source: model_function.ExportSource):
     with _flax_compatible():
       return probabilities(frames)
 
+  # onnx_ir warns about every untyped shape value jax2onnx leaves; the check after the
+  # export is what tells whether the graph is right.
+  logging.getLogger("onnx_ir").setLevel(logging.ERROR)
   try:
     return to_onnx(traced, inputs=[("batch", *run.frames_shape)], input_names=["frames"],
                    output_names=["probabilities"], model_name="emo_jax", opset=OPSET)

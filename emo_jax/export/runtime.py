@@ -138,6 +138,9 @@ class OnnxModel:
       raise FileNotFoundError(f"ONNX model {self.path} not found (make one with "
                               "`python -m emo_jax.export --format onnx --out FILE.onnx ...`)")
     options = onnxruntime.SessionOptions()
+    # jax2onnx annotates some convolution outputs with their NCHW shape, which onnxruntime
+    # reports as warnings when it merges shapes; errors still show.
+    options.log_severity_level = 3
     if num_threads:
       options.intra_op_num_threads = num_threads
     self.session = onnxruntime.InferenceSession(self.path, options, providers=list(providers))
