@@ -136,23 +136,30 @@ def ae_lstm_source(workdir: str | None, tmp: pathlib.Path, log=lambda text: None
   return model_function.load_source(str(tiny)), "tiny runlocal run trained for the benchmark"
 
 
+MODELS = ("fer2013_bundled", "ae_lstm")
+
+
 def run(quick: bool, tmp: pathlib.Path, ae_lstm_workdir: str | None = None,
-        fer2013_data_dir: str | None = None, log=lambda text: None) -> list[dict]:
+        fer2013_data_dir: str | None = None, models=MODELS, log=lambda text: None) -> list[dict]:
   """Rows for the bundled FER2013 model and for ae_lstm (see the module docstring)."""
   repetitions = 5 if quick else 20
   rows = []
+  if "fer2013_bundled" in models:
+    rows += _bundled_rows(quick, tmp, fer2013_data_dir, repetitions, log)
+  if "ae_lstm" in models:
+    source, note = ae_lstm_source(ae_lstm_workdir, tmp, log)
+    ae_rows = measure("ae_lstm", source, tmp, None, 0, repetitions, log)
+    rows += [dict(row, run=note or source.description.get("workdir")) for row in ae_rows]
+  return rows
+
+
+def _bundled_rows(quick, tmp, data_dir, repetitions, log) -> list[dict]:
   try:
     bundled = model_function.load_source(bundled="fer2013")
   except Exception as e:  # pylint: disable=broad-except  (no bundled model in this version)
-    rows.append({"name": "export/fer2013_bundled", "skipped": f"{type(e).__name__}: {e}"})
-  else:
-    rows += measure("fer2013_bundled", bundled, tmp, fer2013_data_dir, 1000 if quick else 0,
-                    repetitions, log)
-  source, note = ae_lstm_source(ae_lstm_workdir, tmp, log)
-  ae_rows = measure("ae_lstm", source, tmp, None, 0, repetitions, log)
-  for row in ae_rows:
-    row["run"] = note or source.description.get("workdir")
-  return rows + ae_rows
+    return [{"name": "export/fer2013_bundled", "skipped": f"{type(e).__name__}: {e}"}]
+  return measure("fer2013_bundled", bundled, tmp, data_dir, 1000 if quick else 0, repetitions,
+                 log)
 
 
 def main(argv=None) -> int:
@@ -162,6 +169,8 @@ def main(argv=None) -> int:
                       "run is trained when there is none")
   parser.add_argument("--fer2013_data_dir", help="TFDS data dir with fer2013 built "
                       "(default: the bundled run's config)")
+  parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of "
+                      + ", ".join(MODELS))
   parser.add_argument("--out", help="write the rows as JSON to this file")
   args = parser.parse_args(argv)
   from benchmarks import machine  # pylint: disable=g-import-not-at-top
@@ -170,7 +179,8 @@ def main(argv=None) -> int:
   log = lambda text: print(text, file=sys.stderr, flush=True)
   load = machine.load_average()
   with tempfile.TemporaryDirectory(prefix="emo_jax_export_bench_") as tmp:
-    rows = run(args.quick, pathlib.Path(tmp), args.ae_lstm_workdir, args.fer2013_data_dir, log)
+    rows = run(args.quick, pathlib.Path(tmp), args.ae_lstm_workdir, args.fer2013_data_dir,
+               args.models.split(","), log)
   print(f"load average before: {load}, after: {machine.load_average()}")
   print(report.markdown_table(rows))
   print()
