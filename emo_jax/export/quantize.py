@@ -10,6 +10,9 @@ import tempfile
 import numpy as np
 
 CALIBRATION_BATCH_SIZE = 32
+# The layers that hold the weights; quantising only their inputs keeps the calibration to
+# the tensors that matter (the rest of the graph is shape arithmetic and elementwise ops).
+QUANTIZED_OPS = ["Conv", "MatMul", "Gemm"]
 
 
 class _FramesReader:
@@ -46,14 +49,21 @@ def quantize_int8(float_path: str | os.PathLike, out_path: str | os.PathLike,
     except Exception:  # pylint: disable=broad-except
       prepared = float_path
     if calibration_frames is None:
-      quantization.quantize_dynamic(prepared, out_path, weight_type=quantization.QuantType.QInt8,
-                                    per_channel=True)
+      quantization.quantize_dynamic(prepared, out_path, op_types_to_quantize=QUANTIZED_OPS,
+                                    weight_type=quantization.QuantType.QInt8, per_channel=True)
       return "int8 dynamic (per-channel int8 weights, activations quantised at run time)"
     reader = _FramesReader(input_name, np.asarray(calibration_frames, np.float32))
-    quantization.quantize_static(
-        prepared, out_path, reader, quant_format=quantization.QuantFormat.QDQ,
-        per_channel=True, weight_type=quantization.QuantType.QInt8,
-        activation_type=quantization.QuantType.QUInt8,
-        calibrate_method=quantization.CalibrationMethod.MinMax)
+    try:
+      quantization.quantize_static(
+          prepared, out_path, reader, quant_format=quantization.QuantFormat.QDQ,
+          op_types_to_quantize=QUANTIZED_OPS, per_channel=True,
+          weight_type=quantization.QuantType.QInt8,
+          activation_type=quantization.QuantType.QUInt8,
+          calibrate_method=quantization.CalibrationMethod.MinMax)
+    except Exception as e:  # pylint: disable=broad-except  (onnxruntime's calibration failed)
+      quantization.quantize_dynamic(prepared, out_path, op_types_to_quantize=QUANTIZED_OPS,
+                                    weight_type=quantization.QuantType.QInt8, per_channel=True)
+      return ("int8 dynamic (static calibration failed: "
+              f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
     return (f"int8 static QDQ (per-channel int8 weights, uint8 activations calibrated "
             f"on {len(calibration_frames)} training clips, MinMax)")
