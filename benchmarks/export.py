@@ -174,7 +174,7 @@ def main(argv=None) -> int:
   parser.add_argument("--out", help="write the rows as JSON to this file")
   args = parser.parse_args(argv)
   from benchmarks import machine  # pylint: disable=g-import-not-at-top
-  from benchmarks import report  # pylint: disable=g-import-not-at-top
+  from benchmarks import results_report  # pylint: disable=g-import-not-at-top
   from benchmarks import summary  # pylint: disable=g-import-not-at-top
   log = lambda text: print(text, file=sys.stderr, flush=True)
   load = machine.load_average()
@@ -182,9 +182,9 @@ def main(argv=None) -> int:
     rows = run(args.quick, pathlib.Path(tmp), args.ae_lstm_workdir, args.fer2013_data_dir,
                args.models.split(","), log)
   print(f"load average before: {load}, after: {machine.load_average()}")
-  print(report.markdown_table(rows))
+  print(results_report.markdown_table(rows))
   print()
-  print(report.markdown_table(summary.export_targets(rows)))
+  print(results_report.markdown_table(summary.export_targets(rows)))
   if args.out:
     pathlib.Path(args.out).write_text(json.dumps(
         {"command": "python -m benchmarks.export " + " ".join(sys.argv[1:] if argv is None else argv),

@@ -29,9 +29,12 @@ def read_examples(run: checkpoints.LoadedRun, part: str, count: int, data_dir: s
     FileNotFoundError: when the dataset is not built in `data_dir` (the message says how
       to build it).
   """
-  from emo_jax import input_pipeline  # pylint: disable=g-import-not-at-top  (TFDS: slow)
+  # pylint: disable=g-import-not-at-top  (TFDS: slow)
+  from emo_jax.input_pipeline import records as records_lib
+  from emo_jax.input_pipeline import sources
+  # pylint: enable=g-import-not-at-top
   data = run.config.data
-  packed = input_pipeline.load_packed_dataset(data.dataset, data_dir or data.data_dir,
+  packed = sources.load_packed_dataset(data.dataset, data_dir or data.data_dir,
                                               data.get("split"))
   if part not in packed.indices:
     raise ValueError(f"{data.dataset} has no {part!r} part (parts: {sorted(packed.indices)})")
@@ -39,7 +42,7 @@ def read_examples(run: checkpoints.LoadedRun, part: str, count: int, data_dir: s
   if count and count < len(indices):
     indices = np.sort(np.random.default_rng(seed).choice(indices, count, replace=False))
   source = packed.sources[part]
-  records = [input_pipeline.format_example(source[int(i)], packed.num_classes) for i in indices]
+  records = [records_lib.format_example(source[int(i)], packed.num_classes) for i in indices]
   frames = np.stack([r["frames"] for r in records]) if records else np.zeros((0, *run.frames_shape), np.uint8)
   labels = np.array([r["label"] for r in records], np.int64)
   return Examples(part, frames, labels)
