@@ -187,3 +187,22 @@ def _untrained_run(kind: str, **encoder) -> checkpoints.LoadedRun:
                                variables=dict(variables), step=0, which="best",
                                class_names=("ANG", "DIS", "FEA", "HAP", "NEU", "SAD"),
                                frames_shape=frames_shape)
+
+
+def test_export_targets_from_benchmark_rows():
+  from benchmarks import summary
+  rows = [
+      {"name": "export/m/jax", "size_kib": 400.0, "batch1_ms": 4.0, "accuracy": 0.5},
+      {"name": "export/m/onnx", "size_kib": 600.0, "batch1_ms": 2.0, "accuracy": 0.5,
+       "test_clips": "10"},
+      {"name": "export/m/onnx_int8", "size_kib": 150.0, "batch1_ms": 1.0, "accuracy": 0.48,
+       "test_clips": "10"},
+      {"name": "export/m/stablehlo", "error": "ExportError: no"},
+  ]
+  targets = {row["name"]: row for row in summary.export_targets(rows)}
+  assert targets["m: onnx int8 / float32 file size"]["measured"] == 0.25
+  assert targets["m: onnx int8 / float32 file size"]["met"] == "yes"
+  assert targets["m: onnx int8 accuracy drop (points)"]["measured"] == 2.0
+  assert targets["m: onnx int8 accuracy drop (points)"]["met"] == "NO"
+  assert targets["m: ONNX float32 speed-up over jitted JAX, batch 1"]["measured"] == 2.0
+  assert not any(name.startswith("m: stablehlo") for name in targets)
