@@ -112,6 +112,13 @@ def _reference_train_step(quick: bool, workspace: Workspace) -> list[dict]:
   return reference_pytorch.run(quick)
 
 
+def _export(quick: bool, workspace: Workspace) -> list[dict]:
+  from benchmarks import export  # pylint: disable=g-import-not-at-top
+  tmp = workspace.tmp / "export"
+  tmp.mkdir(exist_ok=True)
+  return export.run(quick, tmp)
+
+
 SUITE = (
     Benchmark("ceiling", _ceiling,
               "Median rate of a 2048x2048 matmul (float32 on CPU): the MFU ceiling."),
@@ -136,4 +143,7 @@ SUITE = (
     Benchmark("reference_train_step", _reference_train_step,
               "The reference's frozen-ResNet-18 + autoencoder + LSTM in PyTorch vs "
               "configs/resnet_ae_lstm.py, same batch (benchmarks/reference_pytorch.py)."),
+    Benchmark("export", _export,
+              "Bundled FER2013 model and ae_lstm as jitted JAX, StableHLO, ONNX float32 and "
+              "int8: file size, CPU latency at batch 1 and 32, accuracy (benchmarks/export.py)."),
 )

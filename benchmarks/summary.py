@@ -147,8 +147,36 @@ def cached_epoch(rows: list[dict]) -> list[dict]:
       f"once: {row['ratio_amortised']}x")]
 
 
+def export_targets(rows: list[dict]) -> list[dict]:
+  """Per exported model (benchmarks/export.py): int8 size and accuracy, ONNX batch-1 speed."""
+  out = []
+  models = sorted({row["name"].split("/")[1] for row in _rows(rows, "export/")
+                   if row["name"].count("/") == 2})
+  for model in models:
+    jax_row = _one(rows, f"export/{model}/jax")
+    for fmt in ("onnx", "stablehlo"):
+      base, int8 = _one(rows, f"export/{model}/{fmt}"), _one(rows, f"export/{model}/{fmt}_int8")
+      if base and int8 and "error" not in base and "error" not in int8:
+        ratio = int8["size_kib"] / base["size_kib"]
+        out.append(_target_row(f"{model}: {fmt} int8 / float32 file size", ratio, "<= 0.33",
+                               ratio <= 1 / 3, f"{int8['size_kib']} KiB vs {base['size_kib']} KiB"))
+        if "accuracy" in int8 and "accuracy" in base:
+          drop = 100 * (base["accuracy"] - int8["accuracy"])
+          out.append(_target_row(f"{model}: {fmt} int8 accuracy drop (points)", drop, "<= 1",
+                                 drop <= 1, f"{int8['accuracy']:.2%} vs {base['accuracy']:.2%} "
+                                 f"on {int8['test_clips']}"))
+    onnx = _one(rows, f"export/{model}/onnx")
+    if jax_row and onnx and "error" not in onnx and "error" not in jax_row:
+      ratio = jax_row["batch1_ms"] / onnx["batch1_ms"]
+      out.append(_target_row(f"{model}: ONNX float32 speed-up over jitted JAX, batch 1", ratio,
+                             ">= 1x", ratio >= 1, f"{onnx['batch1_ms']} ms vs "
+                             f"{jax_row['batch1_ms']} ms per call"))
+  return out
+
+
 def targets(rows: list[dict]) -> list[dict]:
   """Summary rows: name, measured (ratio), target, met, detail."""
   out = [pipeline_vs_models(rows, CLIP_INPUT), pipeline_vs_models(rows, IMAGE_INPUT)]
   out += data_path(rows) + train_steps(rows) + epoch(rows) + cached_epoch(rows)
+  out += export_targets(rows)
   return [row for row in out if row]
