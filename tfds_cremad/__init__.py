@@ -1,6 +1,8 @@
-"""Packed datasets (TFDS, array_record, no TensorFlow): `cremad/<config>` and `fer2013`.
+"""Packed datasets (TFDS, array_record, no TensorFlow): the one home of every dataset builder.
 
-Importing this package registers both builders with TFDS. Typical use:
+One module per dataset: `cremad.py` (`cremad/<config>`), `ravdess.py` (`ravdess/<config>`),
+`fer2013.py` (`fer2013`); `loading.BUILDERS` names them. Importing this package registers
+every builder with TFDS. Typical use:
 
     builder = tfds_cremad.load_builder("cremad/g16_112", data_dir)
     records = builder.as_data_source(split="all")  # or tfds.data_source(...)
@@ -14,4 +16,6 @@ from tfds_cremad.loading import DatasetNotBuiltError
 from tfds_cremad.loading import is_built
 from tfds_cremad.loading import load_builder
 from tfds_cremad.loading import make_builder
+from tfds_cremad.ravdess import Ravdess
+from tfds_cremad.ravdess import RavdessConfig
 from tfds_cremad.record_index import load_index

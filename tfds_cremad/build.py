@@ -3,6 +3,7 @@
     python -m tfds_cremad.build --config synthetic_g16_112 --data_dir ~/tensorflow_datasets
     python -m tfds_cremad.build --config g16_112 --data_dir DIR --manual_dir /path/to/CREMA-D
     python -m tfds_cremad.build --config fer2013 --data_dir DIR --manual_dir /path/to/fer2013
+    python -m tfds_cremad.build --config ravdess/g16_112 --data_dir DIR --manual_dir /path/to/RAVDESS
 
 Configs: `cremad/<config>` (the `cremad/` prefix may be left out) and `fer2013`; a wrong
 name lists them. Prints where it wrote, the examples per split and the skipped clips.
@@ -18,6 +19,7 @@ import tensorflow_datasets as tfds
 from emo_jax.data import verify
 from tfds_cremad import cremad
 from tfds_cremad import loading
+from tfds_cremad import ravdess
 
 _MAX_LISTED_SKIPPED = 10
 
@@ -60,6 +62,13 @@ def _summary(builder: tfds.core.DatasetBuilder, seconds: float) -> list[str]:
     if len(skipped) > _MAX_LISTED_SKIPPED:
       lines.append(f"  ... and {len(skipped) - _MAX_LISTED_SKIPPED} more (all are listed in "
                    f"{builder.data_path}/metadata.json).")
+  passed_over = metadata.get("files_passed_over") or []
+  if passed_over:
+    lines.append(f"Passed over {len(passed_over)} file(s) in the source:")
+    lines += [f"  {p['file']}: {p['reason']}" for p in passed_over[:_MAX_LISTED_SKIPPED]]
+    if len(passed_over) > _MAX_LISTED_SKIPPED:
+      lines.append(f"  ... and {len(passed_over) - _MAX_LISTED_SKIPPED} more (all are listed "
+                   f"in {builder.data_path}/metadata.json).")
   for split, counts in (metadata.get("class_counts") or {}).items():
     lines.append(f"  {split}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
   return lines
@@ -75,6 +84,8 @@ def main(argv=None) -> int:
   builder_kwargs = {}
   if builder_class is cremad.Cremad:
     builder_kwargs.update(num_workers=args.num_workers, verify=args.verify)
+  elif builder_class is ravdess.Ravdess:
+    builder_kwargs.update(num_workers=args.num_workers)
   builder = loading.make_builder(args.config, args.data_dir, **builder_kwargs)
   if loading.is_built(builder) and not args.overwrite:
     print(f"{builder.info.full_name} is already built in {builder.data_path}; pass "
