@@ -1,7 +1,8 @@
 """Packed datasets (TFDS, array_record, no TensorFlow): the one home of every dataset builder.
 
 One module per dataset: `cremad.py` (`cremad/<config>`), `ravdess.py` (`ravdess/<config>`),
-`fer2013.py` (`fer2013`); `loading.BUILDERS` names them. Importing this package registers
+`fer2013.py` (`fer2013`), `folder.py` (`folder/<config>`: any folder of labelled clips
+or images); `loading.BUILDERS` names them. Importing this package registers
 every builder with TFDS. Typical use:
 
     builder = tfds_cremad.load_builder("cremad/g16_112", data_dir)
@@ -11,6 +12,8 @@ every builder with TFDS. Typical use:
 from tfds_cremad.cremad import Cremad
 from tfds_cremad.cremad import CremadConfig
 from tfds_cremad.fer2013 import Fer2013
+from tfds_cremad.folder import Folder
+from tfds_cremad.folder import FolderConfig
 from tfds_cremad.loading import dataset_names
 from tfds_cremad.loading import DatasetNotBuiltError
 from tfds_cremad.loading import is_built
