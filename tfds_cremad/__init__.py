@@ -1,7 +1,7 @@
 """Packed datasets (TFDS, array_record, no TensorFlow): the one home of every dataset builder.
 
 One module per dataset: `cremad.py` (`cremad/<config>`), `ravdess.py` (`ravdess/<config>`),
-`fer2013.py` (`fer2013`), `folder.py` (`folder/<config>`: any folder of labelled clips
+`fer2013.py` (`fer2013`), `affectnet.py` (`affectnet/<config>`), `folder.py` (`folder/<config>`: any folder of labelled clips
 or images); `loading.BUILDERS` names them. Importing this package registers
 every builder with TFDS. Typical use:
 
@@ -9,6 +9,8 @@ every builder with TFDS. Typical use:
     records = builder.as_data_source(split="all")  # or tfds.data_source(...)
     index = tfds_cremad.load_index(builder)  # actor, label, clip_name per record
 """
+from tfds_cremad.affectnet import AffectNet
+from tfds_cremad.affectnet import AffectNetConfig
 from tfds_cremad.cremad import Cremad
 from tfds_cremad.cremad import CremadConfig
 from tfds_cremad.fer2013 import Fer2013

@@ -4,10 +4,11 @@
     python -m tfds_cremad.build --config g16_112 --data_dir DIR --manual_dir /path/to/CREMA-D
     python -m tfds_cremad.build --config fer2013 --data_dir DIR --manual_dir /path/to/fer2013
     python -m tfds_cremad.build --config ravdess/g16_112 --data_dir DIR --manual_dir /path/to/RAVDESS
+    python -m tfds_cremad.build --config affectnet/c8_rgb112 --data_dir DIR --manual_dir /path/to/AffectNet
     python -m tfds_cremad.build --config folder --data_dir DIR --manual_dir DIR_OF_CLASS_FOLDERS
 
 Configs: `cremad/<config>` (the `cremad/` prefix may be left out), `ravdess/<config>`,
-`folder/<config>` (`folder` alone: clips, 16 frames 112x112 grey; `folder/image_*` for
+`affectnet/<config>`, `folder/<config>` (`folder` alone: clips, 16 frames 112x112 grey; `folder/image_*` for
 stills) and `fer2013`; a wrong name lists them. Prints where it wrote, the examples per split and the skipped clips.
 """
 import argparse
@@ -19,6 +20,7 @@ import time
 import tensorflow_datasets as tfds
 
 from emo_jax.data import verify
+from tfds_cremad import affectnet
 from tfds_cremad import cremad
 from tfds_cremad import folder
 from tfds_cremad import loading
@@ -87,7 +89,7 @@ def main(argv=None) -> int:
   builder_kwargs = {}
   if builder_class is cremad.Cremad:
     builder_kwargs.update(num_workers=args.num_workers, verify=args.verify)
-  elif builder_class in (ravdess.Ravdess, folder.Folder):
+  elif builder_class in (ravdess.Ravdess, folder.Folder, affectnet.AffectNet):
     builder_kwargs.update(num_workers=args.num_workers)
   builder = loading.make_builder(args.config, args.data_dir, **builder_kwargs)
   if loading.is_built(builder) and not args.overwrite:
