@@ -73,6 +73,9 @@ class AffectNet(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = _make_configs()
+  # Fixed splits: the pipeline's part -> the stored split (config.data.split "standard").
+  DEFAULT_SPLIT = "standard"
+  FIXED_PARTS = {"train": "train", "val": "validation", "test": "test"}
   MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
   AffectNet is licensed per user (http://mohammadmahoor.com/affectnet/). Put your copy in
   the manual dir, in {affectnet_data.LAYOUT_HELP}, and run

@@ -149,6 +149,9 @@ class Cremad(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = _make_configs()
+  # The split a run uses unless config.data.split says otherwise (emo_jax/data/splits.py);
+  # records are split by their `actor` when read.
+  DEFAULT_SPLIT = "hicmae5:fold=1"
   MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
   Clone CREMA-D with Git LFS (the GitHub zip download holds only LFS pointer stubs):
 
