@@ -43,6 +43,14 @@ class AffectNetConfig(tfds.core.BuilderConfig):
   def class_names(self) -> tuple[str, ...]:
     return affectnet_data.CLASSES[:self.num_classes]
 
+  @property
+  def num_frames(self) -> int:
+    return 1  # Stills: one-frame clips to the models.
+
+  @property
+  def channels(self) -> int:
+    return 1 if self.grayscale else 3
+
 
 def _make_configs() -> list[AffectNetConfig]:
   configs = []
@@ -95,7 +103,7 @@ class AffectNet(tfds.core.GeneratorBasedBuilder):
         description="AffectNet face crops with expression, valence and arousal.",
         features=tfds.features.FeaturesDict({
             "image": tfds.features.Tensor(
-                shape=(config.size, config.size, 1 if config.grayscale else 3),
+                shape=(config.size, config.size, config.channels),
                 dtype=np.uint8, encoding=tfds.features.Encoding.BYTES),
             "label": tfds.features.ClassLabel(names=config.class_names),
             "valence": tfds.features.Scalar(dtype=np.float32),

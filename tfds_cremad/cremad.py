@@ -152,6 +152,7 @@ class Cremad(tfds.core.GeneratorBasedBuilder):
   # The split a run uses unless config.data.split says otherwise (emo_jax/data/splits.py);
   # records are split by their `actor` when read.
   DEFAULT_SPLIT = "hicmae5:fold=1"
+  CLASS_NAMES = cremad_data.EMOTIONS
   MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
   Clone CREMA-D with Git LFS (the GitHub zip download holds only LFS pointer stubs):
 

@@ -78,6 +78,7 @@ class Folder(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = _make_configs()
+  CLASS_NAMES = labels.COMMON_CLASSES
   DEFAULT_SPLIT = "holdout"  # Split by subject id when read (emo_jax/data/splits.py).
   MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
   Pass the folder as --manual_dir: {folder_data.LAYOUT_HELP}. Clip configs (folder/g16_112,

@@ -95,6 +95,7 @@ class Ravdess(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = _make_configs()
+  CLASS_NAMES = ravdess_data.EMOTIONS
   DEFAULT_SPLIT = "ravdess6:fold=1"  # Split by actor when read (emo_jax/data/splits.py).
   MANUAL_DOWNLOAD_INSTRUCTIONS = """
   Download the video zips of RAVDESS from https://zenodo.org/record/1188976
