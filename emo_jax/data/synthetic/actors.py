@@ -192,6 +192,8 @@ def make_actor(seed: int, actor_id: int) -> Actor:
   """The actor's demographics, look and voice, a pure function of (seed, actor_id)."""
   rng = np.random.default_rng([seed, actor_id, 1])
   sex = "Female" if rng.random() < 0.48 else "Male"
+  if actor_id in ravdess.ACTORS:  # RAVDESS's rule: odd ids are male, even ones female.
+    sex = "Male" if actor_id % 2 else "Female"
   race = _RACES[rng.choice(len(_RACES), p=[p for _, p in _RACES])][0]
   ethnicity = "Hispanic" if rng.random() < 0.1 else "Not Hispanic"
   age = int(np.clip(rng.gamma(2.0, 8.0) + 20, 20, 74))
