@@ -65,6 +65,21 @@ def ravdess_data_dir(tmp_path_factory):
   return data_dir
 
 
+def test_every_ravdess6_fold_of_a_built_ravdess_is_actor_disjoint(ravdess_data_dir):
+  builder = tfds_cremad.load_builder("ravdess/synthetic_tiny", ravdess_data_dir)
+  index = tfds_cremad.load_index(builder)
+  assert sorted(set(index["actor"].tolist())) == [1, 2, 3, 4, 5, 6]
+  tested = []
+  for fold in range(1, 7):
+    parts = sources.split_records(index["actor"], f"ravdess6:fold={fold}")
+    actors = {part: set(index["actor"][ids].tolist()) for part, ids in parts.items()}
+    assert not (actors["train"] & actors["val"] or actors["train"] & actors["test"]
+                or actors["val"] & actors["test"])
+    assert sum(len(ids) for ids in parts.values()) == len(index["actor"]) == 48
+    tested += sorted(actors["test"])
+  assert tested == [1, 2, 3, 4, 5, 6]  # Six actors: one test actor per fold.
+
+
 def test_the_ravdess_variant_of_a_config_trains_on_ravdess(ravdess_data_dir, tmp_path):
   from configs import ae_lstm  # pylint: disable=g-import-not-at-top
   from emo_jax import trainer  # pylint: disable=g-import-not-at-top

@@ -82,7 +82,7 @@ def test_class_folders_of_clips_are_labelled_in_the_shared_space(clips, tmp_path
 
 
 def test_csv_with_subjects_gives_subject_disjoint_splits(clips, tmp_path):
-  from emo_jax import input_pipeline  # pylint: disable=g-import-not-at-top
+  from emo_jax.input_pipeline import sources  # pylint: disable=g-import-not-at-top
   root_in, paths = clips
   manual = tmp_path / "csv"
   (manual / "media").mkdir(parents=True)
@@ -105,7 +105,7 @@ def test_csv_with_subjects_gives_subject_disjoint_splits(clips, tmp_path):
   index = tfds_cremad.load_index(builder)
   # Three subjects so that every part has one.
   actors = np.concatenate([index["actor"], [3]])
-  parts = input_pipeline.split_records(actors, "holdout")
+  parts = sources.split_records(actors, "holdout")
   subjects = {part: set(actors[ids].tolist()) for part, ids in parts.items()}
   assert all(len(s) == 1 for s in subjects.values())
   assert not (subjects["train"] & subjects["test"]) and not (subjects["val"] & subjects["test"])

@@ -173,12 +173,12 @@ def test_wrong_layout_says_what_was_expected_and_found(tmp_path, capsys):
 
 
 def test_split_of_a_built_ravdess_is_actor_disjoint(tree, tmp_path):
-  from emo_jax import input_pipeline  # pylint: disable=g-import-not-at-top
+  from emo_jax.input_pipeline import sources  # pylint: disable=g-import-not-at-top
   builder = _build(tree, tmp_path)
   index = tfds_cremad.load_index(builder)
   six = np.concatenate([index["actor"], index["actor"] + 2, index["actor"] + 4])
   for fold in range(1, 7):
-    parts = input_pipeline.split_records(six, f"ravdess6:fold={fold}")
+    parts = sources.split_records(six, f"ravdess6:fold={fold}")
     actors = {part: set(six[ids].tolist()) for part, ids in parts.items()}
     assert not actors["train"] & actors["test"] and not actors["val"] & actors["test"]
     assert not actors["train"] & actors["val"]
