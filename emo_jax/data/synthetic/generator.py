@@ -207,7 +207,8 @@ def main(argv=None) -> GenerateSummary:
   parser.add_argument("--actors", type=int, default=10, help="number of actors, 1..91")
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--clips_per_actor", type=int, default=None,
-                      help="class-balanced subset per actor (default: all 82)")
+                      help="class-balanced subset per actor (default: all 82 CREMA-D clips or "
+                      "60 RAVDESS takes)")
   parser.add_argument("--sentences", default=None,
                       help="comma-separated sentence codes, e.g. IEO,DFA (default: all 12)")
   parser.add_argument("--num_workers", type=int, default=None, help="default: CPU cores")
