@@ -2,7 +2,7 @@ r"""A C3D-style 3D convolution network on the whole clip -> head (`:r2plus1d` fo
 
   python -m emo_jax.train --config=configs/c3d.py:synthetic --workdir=workdirs/c3d
 
-Arguments: `synthetic`, `runlocal` as in configs/ae_lstm.py, and `r2plus1d` for the
+Arguments: `synthetic`, `runlocal`, `ravdess` as in configs/ae_lstm.py, and `r2plus1d` for the
 factorised (2+1)D network.
 Cost and result: a full `:synthetic` run has not been measured yet. Its train step is
 about 2x ae_lstm's on CPU (benchmarks/RESULTS.md: 3.2 s vs 1.5 s for 4 clips of
@@ -15,7 +15,7 @@ from emo_jax.models import presets
 
 
 def get_config(arg=None):
-  args = common.parse_arg(arg, synthetic=False, runlocal=False, r2plus1d=False)
+  args = common.parse_arg(arg, synthetic=False, runlocal=False, ravdess=False, r2plus1d=False)
   config = common.base_config()
   config.data = common.cremad_data_config(args)
   config.model = presets.default_model_config("r2plus1d" if args.r2plus1d else "c3d")

@@ -2,7 +2,7 @@ r"""ConvEncoder -> BiLSTM, no bottleneck: ae_lstm minus its autoencoder, for abl
 
   python -m emo_jax.train --config=configs/cnn_lstm.py:synthetic --workdir=workdirs/cnn_lstm
 
-Arguments as in configs/ae_lstm.py (`synthetic`, `runlocal`).
+Arguments as in configs/ae_lstm.py (`synthetic`, `runlocal`, `ravdess`).
 Cost and result (measured 2026-11-24, 2 CPU cores shared with a FER2013 training run,
 so about twice the quiet-machine time): `:synthetic` (the quickstart's data and recipe,
 configs/common.py `cpu_sized_synthetic`; 1,092 steps of 16 clips) took 13.9 min wall,
@@ -16,7 +16,7 @@ from emo_jax.models import presets
 
 
 def get_config(arg=None):
-  args = common.parse_arg(arg, synthetic=False, runlocal=False)
+  args = common.parse_arg(arg, synthetic=False, runlocal=False, ravdess=False)
   config = common.base_config()
   config.data = common.cremad_data_config(args)
   config.model = presets.default_model_config("cnn_lstm")

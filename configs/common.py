@@ -87,21 +87,33 @@ def base_config() -> ml_collections.ConfigDict:
 DATA_DIR = "data/tfds"
 
 
+# The `:ravdess` variant of the video configs: RAVDESS with its 6-fold actor protocol.
+RAVDESS_DATASET = "ravdess/g16_112"
+RAVDESS_SYNTHETIC_DATASET = "ravdess/synthetic_g8_64"
+RAVDESS_SPLIT = "ravdess6:fold=1"
+
+
 def cremad_data_config(args: ml_collections.ConfigDict, real_dataset: str = "cremad/g16_112",
                        synthetic_dataset: str = "cremad/synthetic_g16_112") -> ml_collections.ConfigDict:
   """`config.data` for CREMA-D: real (`holdout` split) or, with `:synthetic`, the synthetic set.
 
-  `runlocal` switches to the tiny synthetic set used by the tests.
+  `runlocal` switches to the tiny synthetic set used by the tests. With `:ravdess` (when
+  the config takes it) the same for RAVDESS: `ravdess/g16_112` (built from the Zenodo
+  zips first), `ravdess/synthetic_g8_64` or `ravdess/synthetic_tiny`, split
+  "ravdess6:fold=1" (`--config.data.split=ravdess6:fold=K` for the other folds).
   """
   data = ml_collections.ConfigDict()
   data.dataset = synthetic_dataset if args.synthetic else real_dataset
   if args.runlocal:
     data.dataset = "cremad/synthetic_tiny"
+  if args.get("ravdess", False):
+    data.dataset = ("ravdess/synthetic_tiny" if args.runlocal else
+                    RAVDESS_SYNTHETIC_DATASET if args.synthetic else RAVDESS_DATASET)
   data.data_dir = DATA_DIR
   # Synthetic datasets are generated and packed by the first run that needs them; real
   # ones must be built first with `python -m tfds_cremad.build` (it needs the clone).
   data.build_if_missing = args.synthetic or args.runlocal
-  data.split = "holdout"
+  data.split = RAVDESS_SPLIT if args.get("ravdess", False) else "holdout"
   data.batch_size = 8 if args.runlocal else 32
   data.eval_batch_size = 8 if args.runlocal else 64
   data.shuffle_seed = -1
@@ -160,7 +172,8 @@ def cpu_sized_synthetic(config: ml_collections.ConfigDict, args: ml_collections.
   """
   if not args.synthetic or args.runlocal:
     return
-  config.data.dataset = "cremad/synthetic30_g8_64"
+  config.data.dataset = ("cremad/synthetic30_g8_64" if not args.get("ravdess", False)
+                         else RAVDESS_SYNTHETIC_DATASET)
   config.data.batch_size = 16
   config.data.augment.update(crop_probability=1.0, crop_min_area=0.7)
   config.model.input_norm = "per_frame"

@@ -7,7 +7,7 @@ at an encoder checkpoint (e.g. saved with `emo_jax.models.save_encoder` from a r
 configs/fer2013_cnn.py:resnet18) with `--config.model.encoder.pretrained=DIR`; left
 empty, the frozen encoder keeps its random initialisation (a random-features baseline).
 The autoencoder is pre-trained alone for `train.autoencoder_pretrain_epochs` first, as
-in the reference notebook. Arguments: `synthetic`, `runlocal` as in configs/ae_lstm.py;
+in the reference notebook. Arguments: `synthetic`, `runlocal`, `ravdess` as in configs/ae_lstm.py;
 `cached` computes the frozen encoder's per-frame features once (stored beside the packed
 dataset, see emo_jax/feature_cache/) and trains the bottleneck, LSTM and head on them:
 the same model and maths, without the ResNet's cost in every step
@@ -31,7 +31,7 @@ from emo_jax.models import presets
 
 
 def get_config(arg=None):
-  args = common.parse_arg(arg, synthetic=False, runlocal=False, cached=False, views=1)
+  args = common.parse_arg(arg, synthetic=False, runlocal=False, ravdess=False, cached=False, views=1)
   config = common.base_config()
   config.data = common.cremad_data_config(args)
   config.model = presets.default_model_config("resnet18_ae_lstm")

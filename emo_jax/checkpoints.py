@@ -78,8 +78,15 @@ def read_config(workdir: str) -> ml_collections.ConfigDict:
 
 
 def dataset_class_names(dataset: str) -> tuple[str, ...]:
-  """Class names of a dataset name such as "cremad/g16_112" or "fer2013"."""
-  return fer2013.FER_CLASSES if dataset.strip().startswith("fer2013") else cremad.EMOTIONS
+  """Class names of a dataset name such as "cremad/g16_112", "ravdess/g8_64" or "fer2013"."""
+  if dataset.strip().startswith("fer2013"):
+    return fer2013.FER_CLASSES
+  if dataset.strip().partition("/")[0] not in ("ravdess", "folder", "affectnet"):
+    return cremad.EMOTIONS  # No TFDS import for the common case.
+  from tfds_cremad import loading  # pylint: disable=g-import-not-at-top  (slow: TFDS)
+  builder_class, config_name = loading.resolve_name(dataset)
+  config = next(c for c in builder_class.BUILDER_CONFIGS if c.name == config_name)
+  return tuple(getattr(config, "class_names", None) or builder_class.CLASS_NAMES)
 
 
 def dataset_frames_shape(dataset: str) -> tuple[int, int, int, int]:

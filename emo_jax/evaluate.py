@@ -1,5 +1,9 @@
 """Evaluates a trained run: `python -m emo_jax.evaluate --workdir DIR [--checkpoint best] [--split test]`.
 
+`--dataset ravdess/g16_112` scores the run's model on another built dataset instead,
+through the shared label space (emo_jax/data/labels.py): that dataset's classes the model
+also has are scored, the others dropped and listed (metrics.json "cross_dataset").
+
 Writes to `--out` (default `DIR/evaluation/<split>_<checkpoint>`): metrics.json,
 report.md, predictions.npz, confusion_matrix.png, reliability_diagram.png and the
 embedding maps embeddings_{tsne,pca}[_by_actor].png. For CREMA-D runs the report breaks
@@ -136,17 +140,60 @@ def write_evaluation(out_dir: str, labels: np.ndarray, probabilities: np.ndarray
   return result
 
 
+def _other_dataset(run, dataset: str, dataset_split: str | None, data_dir: str | None, mesh):
+  """(Datasets, Retargeted, its config.data) of another dataset, in the run's classes."""
+  import tfds_cremad  # pylint: disable=g-import-not-at-top
+  from emo_jax import input_pipeline  # pylint: disable=g-import-not-at-top
+  from emo_jax.input_pipeline import relabel  # pylint: disable=g-import-not-at-top
+  from emo_jax.input_pipeline import sources  # pylint: disable=g-import-not-at-top
+  data_config = run.config.data.copy_and_resolve_references()
+  data_config.dataset = tfds_cremad.loading.full_name(dataset)
+  data_config.data_dir = os.path.expanduser(data_dir or data_config.data_dir)
+  builder = tfds_cremad.load_builder(data_config.dataset, data_config.data_dir)
+  data_config.split = dataset_split or builder.DEFAULT_SPLIT
+  packed = sources.packed_from_builder(builder, data_config.split)
+  labels_by_part = None
+  if not getattr(builder, "FIXED_PARTS", None):  # Split by actor: labels from the index.
+    index_labels = tfds_cremad.load_index(builder)["label"]
+    labels_by_part = {part: index_labels[ids] for part, ids in packed.indices.items()}
+  retargeted = relabel.retarget(packed, tuple(run.class_names), labels_by_part)
+  frames_shape = tuple(dataset_frames_shape_of(packed))
+  if frames_shape != tuple(run.frames_shape):
+    raise ValueError(f"{data_config.dataset} has examples of shape {frames_shape}, the model of "
+                     f"{run.workdir} takes {tuple(run.frames_shape)}: build a config of "
+                     f"{data_config.dataset.partition('/')[0]} with the run's frames and size")
+  data = input_pipeline.Datasets(retargeted.packed, data_config, mesh, run.config.seed)
+  return data, retargeted, data_config
+
+
+def dataset_frames_shape_of(packed) -> tuple[int, ...]:
+  """`[T, S, S, C]` of the first train record of an opened dataset (stills: T = 1)."""
+  from emo_jax.input_pipeline import records  # pylint: disable=g-import-not-at-top
+  part = next(p for p, ids in packed.indices.items() if len(ids))
+  record = packed.sources[part][int(packed.indices[part][0])]
+  return records.format_example(record, packed.num_classes)["frames"].shape
+
+
 def evaluate_run(workdir: str, checkpoint: str | int = "best", split: str = "test",
-                 out_dir: str | None = None, metadata_dir: str | None = None) -> dict:
-  """Evaluates a checkpoint of a run on a split of its dataset and writes the results.
+                 out_dir: str | None = None, metadata_dir: str | None = None,
+                 dataset: str | None = None, dataset_split: str | None = None,
+                 data_dir: str | None = None) -> dict:
+  """Evaluates a checkpoint of a run on a split of its dataset (or another) and writes the results.
 
   Args:
     workdir: the run's workdir.
     checkpoint: "best", "latest" or a step.
     split: "test" or "val" (the run's actor split, config.data.split).
-    out_dir: default `workdir/evaluation/<split>_<checkpoint>`.
+    out_dir: default `workdir/evaluation/<split>_<checkpoint>` (`..._<dataset>` for
+      another dataset).
     metadata_dir: CREMA-D clone or synthetic tree with the metadata CSVs (found from
       the dataset's build info when None).
+    dataset: another built dataset to score the model on (e.g. "ravdess/g16_112"), through
+      the shared label space (emo_jax/data/labels.py): its records of classes the model
+      has are relabelled, the others dropped and listed in the report.
+    dataset_split: that dataset's split spec (default: its builder's DEFAULT_SPLIT, e.g.
+      "ravdess6:fold=1"); `split` picks the part.
+    data_dir: where that dataset is built (default: the run's config.data.data_dir).
 
   Returns:
     The content of metrics.json, plus "out_dir".
@@ -159,21 +206,37 @@ def evaluate_run(workdir: str, checkpoint: str | int = "best", split: str = "tes
   run = checkpoints.load(workdir, checkpoint)
   config = run.config
   mesh = sharding.create_mesh(None if config.num_devices == -1 else config.num_devices)
-  data = input_pipeline.create_datasets(config.data, mesh, seed=config.seed)
+  retargeted = None
+  if dataset is None:
+    data_config = config.data
+    data = input_pipeline.create_datasets(config.data, mesh, seed=config.seed)
+  else:
+    data, retargeted, data_config = _other_dataset(run, dataset, dataset_split, data_dir, mesh)
   metrics, outputs = evaluation.evaluate_batches(
       inference.make_eval_step(run.model), inference.replicate(run.variables, mesh),
       data.eval_batches(split), data.info.num_classes)
-  clip_metadata = dataset_metadata.load_clip_metadata(config.data, outputs["index"],
+  clip_metadata = dataset_metadata.load_clip_metadata(data_config, outputs["index"],
                                                       outputs["label"], metadata_dir)
-  out_dir = out_dir or os.path.join(workdir, "evaluation", f"{split}_{checkpoint}")
+  suffix = "" if retargeted is None else "_" + data_config.dataset.replace("/", "-")
+  out_dir = out_dir or os.path.join(workdir, "evaluation", f"{split}_{checkpoint}{suffix}")
   run_info = {"workdir": os.path.abspath(workdir), "checkpoint": str(checkpoint),
-              "step": run.step, "split": split, "dataset": config.data.dataset,
-              "actor_split": config.data.get("split", "")}
+              "step": run.step, "split": split, "dataset": data_config.dataset,
+              "actor_split": data_config.get("split", "")}
+  extra_metrics = {"loss": metrics["loss"]}
+  if retargeted is not None:
+    run_info["trained_on"] = config.data.dataset
+    run_info["label_mapping"] = " ".join(retargeted.describe(split))
+    extra_metrics["cross_dataset"] = {
+        "scored_classes": [list(k) for k in retargeted.mapping.kept],
+        "dropped_classes": [{"class": c, "why": why} for c, why in retargeted.mapping.dropped],
+        "dropped_records": retargeted.dropped_counts.get(split, {}),
+        "model_classes_without_examples": list(retargeted.mapping.unseen)}
   result = write_evaluation(
       out_dir, outputs["label"], outputs["probabilities"], tuple(data.info.class_names),
       embeddings=outputs["pooled"], clip_metadata=clip_metadata, record_indices=outputs["index"],
-      title=f"Evaluation of {os.path.basename(os.path.abspath(workdir))} ({split}, {checkpoint})",
-      run_info=run_info, extra_metrics={"loss": metrics["loss"]})
+      title=(f"Evaluation of {os.path.basename(os.path.abspath(workdir))} ({split}, {checkpoint}"
+             + (f", on {data_config.dataset})" if retargeted else ")")),
+      run_info=run_info, extra_metrics=extra_metrics)
   return dict(result, out_dir=out_dir)
 
 
@@ -187,8 +250,24 @@ def main(argv=None) -> int:
   parser.add_argument("--metadata_dir", default=None,
                       help="CREMA-D clone or synthetic tree with the metadata CSVs "
                       "(default: where the dataset was built from)")
+  parser.add_argument("--dataset", default=None,
+                      help="score on another built dataset (e.g. ravdess/g16_112) through the "
+                      "shared label space; classes the model lacks are dropped and listed")
+  parser.add_argument("--dataset_split", default=None,
+                      help="that dataset's split spec (default: its own, e.g. ravdess6:fold=1)")
+  parser.add_argument("--data_dir", default=None,
+                      help="where --dataset is built (default: the run's data_dir)")
   args = parser.parse_args(argv)
-  result = evaluate_run(args.workdir, args.checkpoint, args.split, args.out, args.metadata_dir)
+  result = evaluate_run(args.workdir, args.checkpoint, args.split, args.out, args.metadata_dir,
+                        args.dataset, args.dataset_split, args.data_dir)
+  if "cross_dataset" in result:
+    cross = result["cross_dataset"]
+    print(f"Scored {result['run']['dataset']} as the model's classes: " + ", ".join(
+        f"{t} -> {m}" for t, m, _ in cross["scored_classes"]))
+    if cross["dropped_classes"]:
+      print("Dropped (the model has no such class): " + ", ".join(
+          f"{d['class']} ({cross['dropped_records'].get(d['class'], 0)} records)"
+          for d in cross["dropped_classes"]))
   print(f"{result['num_clips']} clips: accuracy {result['accuracy']:.4f}, UAR "
         f"{result['balanced_accuracy']:.4f}, macro F1 {result['macro_f1']:.4f}")
   print(f"Wrote {result['out_dir']}/report.md, metrics.json and figures.")

@@ -3,9 +3,13 @@
     python -m tfds_cremad.build --config synthetic_g16_112 --data_dir ~/tensorflow_datasets
     python -m tfds_cremad.build --config g16_112 --data_dir DIR --manual_dir /path/to/CREMA-D
     python -m tfds_cremad.build --config fer2013 --data_dir DIR --manual_dir /path/to/fer2013
+    python -m tfds_cremad.build --config ravdess/g16_112 --data_dir DIR --manual_dir /path/to/RAVDESS
+    python -m tfds_cremad.build --config affectnet/c8_rgb112 --data_dir DIR --manual_dir /path/to/AffectNet
+    python -m tfds_cremad.build --config folder --data_dir DIR --manual_dir DIR_OF_CLASS_FOLDERS
 
-Configs: `cremad/<config>` (the `cremad/` prefix may be left out) and `fer2013`; a wrong
-name lists them. Prints where it wrote, the examples per split and the skipped clips.
+Configs: `cremad/<config>` (the `cremad/` prefix may be left out), `ravdess/<config>`,
+`affectnet/<config>`, `folder/<config>` (`folder` alone: clips, 16 frames 112x112 grey; `folder/image_*` for
+stills) and `fer2013`; a wrong name lists them. Prints where it wrote, the examples per split and the skipped clips.
 """
 import argparse
 import os
@@ -16,8 +20,11 @@ import time
 import tensorflow_datasets as tfds
 
 from emo_jax.data import verify
+from tfds_cremad import affectnet
 from tfds_cremad import cremad
+from tfds_cremad import folder
 from tfds_cremad import loading
+from tfds_cremad import ravdess
 
 _MAX_LISTED_SKIPPED = 10
 
@@ -60,6 +67,13 @@ def _summary(builder: tfds.core.DatasetBuilder, seconds: float) -> list[str]:
     if len(skipped) > _MAX_LISTED_SKIPPED:
       lines.append(f"  ... and {len(skipped) - _MAX_LISTED_SKIPPED} more (all are listed in "
                    f"{builder.data_path}/metadata.json).")
+  passed_over = metadata.get("files_passed_over") or []
+  if passed_over:
+    lines.append(f"Passed over {len(passed_over)} file(s) in the source:")
+    lines += [f"  {p['file']}: {p['reason']}" for p in passed_over[:_MAX_LISTED_SKIPPED]]
+    if len(passed_over) > _MAX_LISTED_SKIPPED:
+      lines.append(f"  ... and {len(passed_over) - _MAX_LISTED_SKIPPED} more (all are listed "
+                   f"in {builder.data_path}/metadata.json).")
   for split, counts in (metadata.get("class_counts") or {}).items():
     lines.append(f"  {split}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
   return lines
@@ -75,6 +89,8 @@ def main(argv=None) -> int:
   builder_kwargs = {}
   if builder_class is cremad.Cremad:
     builder_kwargs.update(num_workers=args.num_workers, verify=args.verify)
+  elif builder_class in (ravdess.Ravdess, folder.Folder, affectnet.AffectNet):
+    builder_kwargs.update(num_workers=args.num_workers)
   builder = loading.make_builder(args.config, args.data_dir, **builder_kwargs)
   if loading.is_built(builder) and not args.overwrite:
     print(f"{builder.info.full_name} is already built in {builder.data_path}; pass "

@@ -97,17 +97,18 @@ def decode_clip(job: tuple[str, int, int, bool]) -> dict[str, np.ndarray | float
 
 
 def synthetic_tree(config: CremadConfig, download_dir: str | os.PathLike,
-                   num_workers: int | None = None) -> pathlib.Path:
+                   num_workers: int | None = None, naming: str = "cremad") -> pathlib.Path:
   """Generates the synthetic tree of `config` once under `download_dir`; returns its root.
 
   The tree depends only on seed, actors, clips per actor and video size, so all crop
   shapes share it. A tree written by an older generator version (its SYNTHETIC.json) is
-  generated again.
+  generated again. `naming="ravdess"` makes a RAVDESS tree (any config with the same
+  synthetic fields, e.g. `tfds_cremad.ravdess.RavdessConfig`).
   """
   from emo_jax.data import synthetic  # Local import: only synthetic configs need it.
   download_dir = pathlib.Path(download_dir)
   width, height = config.source_frame_size
-  root = download_dir / (f"synthetic_cremad-seed{config.seed}-actors{config.num_actors}"
+  root = download_dir / (f"synthetic_{naming}-seed{config.seed}-actors{config.num_actors}"
                          f"-clips{config.clips_per_actor or 'all'}-{width}x{height}")
   current = _generator_version(root) == synthetic.GENERATOR_VERSION
   if (root / _SYNTHETIC_MARKER).exists() and current:
@@ -117,7 +118,7 @@ def synthetic_tree(config: CremadConfig, download_dir: str | os.PathLike,
   try:
     synthetic.generate(staging, num_actors=config.num_actors, seed=config.seed,
                        clips_per_actor=config.clips_per_actor,
-                       frame_size=config.source_frame_size,
+                       frame_size=config.source_frame_size, naming=naming,
                        num_workers=None if num_workers is None else max(num_workers, 1))
     (staging / _SYNTHETIC_MARKER).touch()
     shutil.rmtree(root, ignore_errors=True)
@@ -148,6 +149,10 @@ class Cremad(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   BUILDER_CONFIGS = _make_configs()
+  # The split a run uses unless config.data.split says otherwise (emo_jax/data/splits.py);
+  # records are split by their `actor` when read.
+  DEFAULT_SPLIT = "hicmae5:fold=1"
+  CLASS_NAMES = cremad_data.EMOTIONS
   MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
   Clone CREMA-D with Git LFS (the GitHub zip download holds only LFS pointer stubs):
 

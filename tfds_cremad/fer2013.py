@@ -16,6 +16,10 @@ class Fer2013(tfds.core.GeneratorBasedBuilder):
   give the same images, labels and splits; only `source_name` differs.
   """
 
+  # Fixed splits: the pipeline's part -> the stored split (config.data.split "standard").
+  DEFAULT_SPLIT = "standard"
+  CLASS_NAMES = fer2013.FER_CLASSES
+  FIXED_PARTS = {"train": "train", "val": "public_test", "test": "private_test"}
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release: image uint8 [48, 48, 1], label, source_name."}
   MANUAL_DOWNLOAD_INSTRUCTIONS = """

@@ -1,15 +1,23 @@
-"""Dataset names ("cremad/g16_112", "fer2013") -> builders, with clear errors when not built."""
+"""Dataset names ("cremad/g16_112", "ravdess/g16_112", "fer2013") -> builders, with clear errors."""
 import os
 
 import tensorflow_datasets as tfds
 
+from tfds_cremad import affectnet
 from tfds_cremad import cremad
 from tfds_cremad import fer2013
+from tfds_cremad import folder
+from tfds_cremad import ravdess
 
-BUILDERS = {"cremad": cremad.Cremad, "fer2013": fer2013.Fer2013}
+# One builder module per dataset; this table is the one place that names them all.
+BUILDERS = {"cremad": cremad.Cremad, "ravdess": ravdess.Ravdess, "fer2013": fer2013.Fer2013,
+            "folder": folder.Folder, "affectnet": affectnet.AffectNet}
 BUILD_COMMAND = "python -m tfds_cremad.build --config {config} --data_dir {data_dir}"
 _MANUAL_DIR_HINTS = {"cremad": " --manual_dir /path/to/CREMA-D (a git lfs clone)",
-                     "fer2013": " --manual_dir /path/to/fer2013 (csv, folders or archive)"}
+                     "ravdess": " --manual_dir /path/to/RAVDESS (Video_*_Actor_NN.zip or Actor_NN/)",
+                     "fer2013": " --manual_dir /path/to/fer2013 (csv, folders or archive)",
+                     "affectnet": " --manual_dir /path/to/AffectNet (a licensed copy)",
+                     "folder": " --manual_dir /path/to/labelled/folder (DIR/<class>/* or a CSV)"}
 
 
 class DatasetNotBuiltError(FileNotFoundError):

@@ -34,8 +34,12 @@ class ClipMetadata:
     return np.array([cremad.parse_clip_name(n).actor for n in self.clip_names], np.int64)
 
 
+# Datasets other than CREMA-D (a bare config name, e.g. "g16_112", is a CREMA-D one).
+_OTHER_DATASETS = ("fer2013", "ravdess", "folder", "affectnet")
+
+
 def is_cremad(dataset_name: str) -> bool:
-  return not dataset_name.strip().startswith("fer2013")
+  return dataset_name.strip().partition("/")[0] not in _OTHER_DATASETS
 
 
 def clip_names_for_records(record_index: dict, record_indices: np.ndarray,
@@ -112,7 +116,11 @@ def load_clip_metadata(data_config, record_indices: np.ndarray, labels: np.ndarr
       dataset's build metadata when None.
   """
   if not is_cremad(data_config.dataset):
-    return ClipMetadata(None, None, (FER2013_SKIP_REASON,))
+    if data_config.dataset.startswith("fer2013"):
+      return ClipMetadata(None, None, (FER2013_SKIP_REASON,))
+    return ClipMetadata(None, None, (
+        f"{data_config.dataset} is not CREMA-D: the CREMA-D breakdowns (emotion level, "
+        "demographics) and the comparison with raters are skipped.",))
   import tfds_cremad  # pylint: disable=g-import-not-at-top  (slow: TFDS)
   builder = tfds_cremad.load_builder(data_config.dataset,
                                      os.path.expanduser(os.fspath(data_config.data_dir)))

@@ -11,6 +11,8 @@ import numpy as np
 EMOTIONS = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
 EMOTION_NAMES = ("anger", "disgust", "fear", "happy", "neutral", "sad")
 VOTE_LETTERS = ("A", "D", "F", "H", "N", "S")
+# CREMA-D class -> the shared label space (emo_jax.data.labels, which adds surprise, calm).
+TO_COMMON = dict(zip(EMOTIONS, EMOTION_NAMES))
 LEVELS = ("LO", "MD", "HI", "XX")
 # The 12 sentences; only IEO is spoken at three intensity levels (LO, MD, HI), the
 # others at an unspecified level (XX).

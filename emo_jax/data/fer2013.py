@@ -26,6 +26,9 @@ FER_TO_CREMAD = {
     "surprise": None,
     "neutral": "NEU",
 }
+# FER2013 class -> the shared label space (emo_jax.data.labels); every class has one.
+TO_COMMON = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happy",
+             "sad": "sad", "surprise": "surprise", "neutral": "neutral"}
 SPLITS = ("train", "public_test", "private_test")
 IMAGE_SIZE = 48
 SOURCE_FORMATS = ("auto", "folders", "csv")

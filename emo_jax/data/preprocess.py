@@ -54,3 +54,46 @@ def load_clip(path: str | os.PathLike, num_frames: int = 16, size: int = 112,
                                                          margin)
   audio = decode.read_audio(path, sample_rate) if with_audio else None
   return Clip(crops, audio, face_found_ratio, video.num_source_frames, box)
+
+
+def load_image(path: str | os.PathLike, size: int = 112, grayscale: bool = True,
+               face: str | faces.Box = "detect", margin: float = 0.25) -> Clip:
+  """Reads a still image as a one-frame clip, face-cropped like `load_clip`.
+
+  Args:
+    path: a .jpg/.png (anything PIL reads; grey and RGBA become RGB).
+    size: S.
+    grayscale: C = 1 or 3.
+    face: "detect" (Haar cascade, as for clips), "whole" (the image is already a face
+      crop: its centre square), or a known face Box (e.g. AffectNet's CSV), which gets
+      `margin` on each side.
+    margin: as in `load_clip`.
+
+  Returns:
+    A Clip with frames uint8 `[1, S, S, C]`, no audio; `face_found_ratio` is 1.0 for a
+    given box, 0.0 for "whole".
+
+  Raises:
+    decode.DecodeError: naming the file, when it is missing or not a readable image.
+  """
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  decode.check_media_file(path)
+  try:
+    with Image.open(path) as image:
+      pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
+  except (OSError, ValueError) as e:
+    raise decode.DecodeError(f"{os.fspath(path)}: not a readable image ({e})") from None
+  height, width = pixels.shape[:2]
+  frames = pixels[None]
+  if isinstance(face, str) and face == "detect":
+    crops, face_found_ratio, box = faces.crop_faces_with_box(frames, size, grayscale, margin)
+    return Clip(crops, None, face_found_ratio, 1, box)
+  if isinstance(face, str) and face == "whole":
+    side = min(height, width)
+    box, face_found_ratio = faces.Box((width - side) // 2, (height - side) // 2, side, side), 0.0
+  elif isinstance(face, faces.Box):
+    box = faces.face_crop_box([face], height, width, margin)
+    face_found_ratio = 1.0
+  else:
+    raise ValueError(f"face must be 'detect', 'whole' or a faces.Box, got {face!r}")
+  return Clip(faces.crop_frames(frames, box, size, grayscale), None, face_found_ratio, 1, box)

@@ -1,4 +1,4 @@
-"""Actor-disjoint CREMA-D train/val/test splits, written down as data.
+"""Actor-disjoint train/val/test splits (CREMA-D, RAVDESS, any subject ids), written down as data.
 
 A split is named by a spec string, so configs and flags can carry it:
 
@@ -10,6 +10,13 @@ A split is named by a spec string, so configs and flags can carry it:
   "holdout": fixed 63/14/14 actor lists (HOLDOUT). Validation and test hold 7 female and
       7 male actors each, drawn once with `numpy.random.default_rng(2024).permutation`
       within each sex; the literal lists below are the definition and never change.
+  "ravdess6:fold=K", K in 1..6: RAVDESS's 6-fold actor-independent protocol of published
+      results (4 actors per fold): fold K tests actors 4K-3..4K, i.e.
+        fold 1: 1-4, fold 2: 5-8, fold 3: 9-12, fold 4: 13-16, fold 5: 17-20,
+        fold 6: 21-24 (RAVDESS_FOLDS);
+      validation is the first two actors of the next fold (4K+1 male, 4K+2 female; fold 6
+      takes 1 and 2) and training the other 18. Published numbers train on all 20 others;
+      ours keep two for model selection.
 
 Other actor sets (synthetic data uses ids 1001..1000+N; a partial copy has a subset):
 `split_actors(spec, actors=ids)` keeps the fixed lists, intersected with `ids`, as long
@@ -21,6 +28,9 @@ rule is applied to the given actors instead, deterministically from their sorted
       wrapping around; needs 5+ actors.
   holdout: the last round(15%) (at least 1) ids are test, the round(15%) (at least 1)
       before them validation, the rest training; needs 3+ actors.
+  ravdess6: as hicmae5 with 6 blocks; needs 6+ actors.
+Subject ids of other datasets (a folder's CSV, emo_jax/data/folder.py) always take the
+proportional rule: "holdout" or "hicmae5:fold=K" / "ravdess6:fold=K" as K-fold.
 E.g. 10 synthetic actors 1001..1010 with "holdout" keep the fixed lists (train 7, val
 1008, test 1004 and 1010); with "hicmae5:fold=1" they fall back to blocks of 2 (test
 1001-1002, val 1003-1004).
@@ -30,6 +40,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from emo_jax.data import cremad
+from emo_jax.data import ravdess
 
 PARTS = ("train", "val", "test")
 NUM_FOLDS = 5
@@ -59,9 +70,16 @@ HOLDOUT = {
     "test": (1004, 1010, 1017, 1020, 1035, 1036, 1055, 1057, 1066, 1071, 1078, 1081, 1089,
              1091),
 }
-# Split name -> the options its spec takes.
-SPLITS = {"hicmae5": ("fold",), "holdout": ()}
-SPEC_FORMS = ("hicmae5:fold=1..5", "holdout")
+RAVDESS_NUM_FOLDS = 6
+# ravdess6 fold -> test actors: 4 per fold, 4K-3..4K.
+RAVDESS_FOLDS = {fold: tuple(range(4 * fold - 3, 4 * fold + 1))
+                 for fold in range(1, RAVDESS_NUM_FOLDS + 1)}
+# Split name -> the options its spec takes, and its number of folds.
+SPLITS = {"hicmae5": ("fold",), "holdout": (), "ravdess6": ("fold",)}
+NUM_FOLDS_OF = {"hicmae5": NUM_FOLDS, "ravdess6": RAVDESS_NUM_FOLDS}
+# Split name -> the actor ids its fixed lists are written for.
+FIXED_ACTORS = {"hicmae5": cremad.ACTORS, "holdout": cremad.ACTORS, "ravdess6": ravdess.ACTORS}
+SPEC_FORMS = ("hicmae5:fold=1..5", "holdout", "ravdess6:fold=1..6")
 
 Split = dict[str, tuple[int, ...]]
 
@@ -92,20 +110,25 @@ def parse_split_spec(spec: str) -> tuple[str, dict[str, int]]:
       options[key] = int(value)
     except ValueError:
       raise ValueError(f"split spec {spec!r}: {key} must be an integer, got {value!r}") from None
-  if name == "hicmae5":
+  if name in NUM_FOLDS_OF:
     if "fold" not in options:
-      raise ValueError(f"split spec {spec!r}: hicmae5 needs a fold, e.g. 'hicmae5:fold=1'")
-    if not 1 <= options["fold"] <= NUM_FOLDS:
-      raise ValueError(f"split spec {spec!r}: fold must be 1..{NUM_FOLDS}, "
+      raise ValueError(f"split spec {spec!r}: {name} needs a fold, e.g. '{name}:fold=1'")
+    if not 1 <= options["fold"] <= NUM_FOLDS_OF[name]:
+      raise ValueError(f"split spec {spec!r}: fold must be 1..{NUM_FOLDS_OF[name]}, "
                        f"got {options['fold']}")
   return name, options
 
 
 def _fixed_split(name: str, options: dict[str, int]) -> Split:
-  """The split over all 91 CREMA-D actors."""
+  """The split over all actors of FIXED_ACTORS[name]."""
   if name == "holdout":
     return dict(HOLDOUT)
   fold = options["fold"]
+  if name == "ravdess6":
+    test = RAVDESS_FOLDS[fold]
+    val = RAVDESS_FOLDS[fold % RAVDESS_NUM_FOLDS + 1][:2]
+    train = tuple(a for a in ravdess.ACTORS if a not in test and a not in val)
+    return {"train": train, "val": val, "test": test}
   first, last = HICMAE5_TEST_RANGES[fold]
   test = tuple(range(first, last + 1))
   val = HICMAE5_VAL[fold]
@@ -129,10 +152,11 @@ def _proportional_split(name: str, options: dict[str, int], actors: tuple[int, .
     num_train = num_actors - num_test - num_val
     return {"train": actors[:num_train], "val": actors[num_train:num_train + num_val],
             "test": actors[num_train + num_val:]}
-  if num_actors < NUM_FOLDS:
-    raise ValueError(f"split 'hicmae5' needs at least {NUM_FOLDS} actors (one test actor "
+  num_folds = NUM_FOLDS_OF[name]
+  if num_actors < num_folds:
+    raise ValueError(f"split {name!r} needs at least {num_folds} actors (one test actor "
                      f"per fold), got {num_actors}: {list(actors)}")
-  blocks = np.array_split(np.array(actors), NUM_FOLDS)
+  blocks = np.array_split(np.array(actors), num_folds)
   fold = options["fold"]
   test = tuple(int(a) for a in blocks[fold - 1])
   after = [int(a) for block in blocks[fold:] + blocks[:fold - 1] for a in block]
@@ -151,7 +175,7 @@ def split_actors(spec: str, actors: Iterable[int] | None = None) -> Split:
   Args:
     spec: e.g. "hicmae5:fold=1" or "holdout" (see the module docstring).
     actors: the actor ids present in the data (any iterable of ints); None means all
-      91 CREMA-D actors. Parts are then restricted to these ids, falling back to the
+      actors the split is written for (91 CREMA-D actors; 24 RAVDESS ones for ravdess6). Parts are then restricted to these ids, falling back to the
       proportional rule of the module docstring when the fixed lists do not fit.
 
   Returns:
@@ -165,9 +189,9 @@ def split_actors(spec: str, actors: Iterable[int] | None = None) -> Split:
   if not given:
     raise ValueError(f"split {spec!r}: the actor list is empty")
   given_set = set(given)
-  if given_set <= set(cremad.ACTORS):
-    specs = ([(name, {"fold": f}) for f in range(1, NUM_FOLDS + 1)] if name == "hicmae5"
-             else [(name, options)])
+  if given_set <= set(FIXED_ACTORS[name]):
+    specs = ([(name, {"fold": f}) for f in range(1, NUM_FOLDS_OF[name] + 1)]
+             if name in NUM_FOLDS_OF else [(name, options)])
     if all(all(_intersect(_fixed_split(n, o), given_set).values()) for n, o in specs):
       return _intersect(_fixed_split(name, options), given_set)
   return _proportional_split(name, options, given)

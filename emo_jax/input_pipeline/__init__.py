@@ -6,12 +6,14 @@
 `eval_batches` also work on any in-memory records (`len()` and `[i]` -> dict).
 
 config.data fields read here (the defaults live in the config files):
-  dataset: "cremad/<builder config>" (e.g. "cremad/g16_112", "cremad/synthetic_g16_112")
-      or "fer2013".
+  dataset: "cremad/<builder config>" (e.g. "cremad/g16_112", "cremad/synthetic_g16_112"),
+      "ravdess/<config>", "folder/<config>", "affectnet/<config>" or "fer2013".
   data_dir: the TFDS data dir the dataset was built into.
   split: CREMA-D: an actor split spec, "hicmae5:fold=K" (K in 1..5) or "holdout" (see
-      emo_jax/data/splits.py), applied when reading. FER2013: "standard" (train = train,
-      val = public_test, test = private_test).
+      emo_jax/data/splits.py), applied when reading; RAVDESS: "ravdess6:fold=K" (K in
+      1..6); a folder: "holdout" over its subjects. FER2013: "standard" (train = train,
+      val = public_test, test = private_test); AffectNet: "standard" (train, validation
+      carved from train, test = the official validation set).
   batch_size: global train batch size; a multiple of the number of devices.
   eval_batch_size: global evaluation batch size; same rule.
   shuffle_seed: seed of the train order and augmentations; -1 uses the run seed.

@@ -1,4 +1,10 @@
-"""Opens a packed TFDS dataset (`cremad/<config>`, `fer2013`) and applies the split to its records."""
+"""Opens a packed TFDS dataset (any `tfds_cremad` builder) and applies the split to its records.
+
+Two kinds of builder: those split by actor when read (cremad, ravdess, folder: one stored
+split, a `record_index.json` of actor and label per record, an actor split spec from
+emo_jax/data/splits.py) and those with fixed stored splits (fer2013, affectnet: their
+`FIXED_PARTS` name the stored split of each part; config.data.split "standard").
+"""
 import dataclasses
 import os
 from typing import Any, Mapping, Sequence
@@ -7,9 +13,8 @@ import numpy as np
 
 from emo_jax.data import splits
 
-# FER2013's own splits, by the part the trainer asks for.
-FER2013_SPLIT = "standard"
-FER2013_PARTS = {"train": "train", "val": "public_test", "test": "private_test"}
+# The split spec of datasets with fixed stored splits (fer2013, affectnet).
+FIXED_SPLIT = "standard"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,8 +59,8 @@ def split_records(record_actors: np.ndarray, spec: str) -> dict[str, np.ndarray]
   return {part: select_records(record_actors, actors) for part, actors in parts.items()}
 
 
-def _cremad_parts(builder, split: str | None) -> tuple[Any, dict[str, np.ndarray], np.ndarray]:
-  """(records, part -> record indices, train label counts) of a built `cremad` dataset."""
+def _actor_split_parts(builder, split: str | None) -> tuple[Any, dict[str, np.ndarray], np.ndarray]:
+  """(records, part -> record indices, train label counts) of a dataset split by actor."""
   import tfds_cremad  # pylint: disable=g-import-not-at-top
   source = builder.as_data_source(split="all")  # "all": every record, in index order.
   index = tfds_cremad.load_index(builder)
@@ -68,13 +73,14 @@ def _cremad_parts(builder, split: str | None) -> tuple[Any, dict[str, np.ndarray
   return {part: source for part in indices}, indices, counts
 
 
-def _fer2013_parts(builder, split: str | None) -> tuple[dict, dict[str, np.ndarray], np.ndarray]:
-  """(part -> records, part -> record indices, train label counts) of `fer2013`."""
-  if split not in (None, FER2013_SPLIT):
+def _fixed_parts(builder, split: str | None) -> tuple[dict, dict[str, np.ndarray], np.ndarray]:
+  """(part -> records, part -> record indices, train label counts) of fixed splits."""
+  fixed = builder.FIXED_PARTS
+  if split not in (None, FIXED_SPLIT):
     raise ValueError(
-        f"config.data.split={split!r}: fer2013 has fixed splits; use "
-        f"{FER2013_SPLIT!r} ({', '.join(f'{p} = {s}' for p, s in FER2013_PARTS.items())})")
-  parts = FER2013_PARTS if split else {"train": FER2013_PARTS["train"]}
+        f"config.data.split={split!r}: {builder.name} has fixed splits; use "
+        f"{FIXED_SPLIT!r} ({', '.join(f'{p} = {s}' for p, s in fixed.items())})")
+  parts = fixed if split else {"train": fixed["train"]}
   sources = {part: builder.as_data_source(split=tfds_split)
              for part, tfds_split in parts.items()}
   indices = {part: np.arange(len(source)) for part, source in sources.items()}
@@ -92,10 +98,12 @@ def load_packed_dataset(dataset: str, data_dir: str, split: str | None) -> Packe
   """Opens a dataset built by `python -m tfds_cremad.build` and applies the split.
 
   Args:
-    dataset: "cremad/<config>" or "fer2013" (see `tfds_cremad.dataset_names()`).
+    dataset: e.g. "cremad/<config>", "ravdess/<config>", "fer2013" (see
+      `tfds_cremad.dataset_names()`).
     data_dir: the TFDS data dir it was built into.
-    split: CREMA-D: an actor split spec ("hicmae5:fold=1", "holdout"); FER2013:
-      "standard". None: every record as the "train" part (benchmarks, inspection).
+    split: CREMA-D, RAVDESS, folder: an actor split spec ("hicmae5:fold=1", "holdout",
+      "ravdess6:fold=1"); FER2013, AffectNet: "standard". None: every record as the
+      "train" part (benchmarks, inspection).
 
   Raises:
     ValueError: an unknown dataset name (the known ones are listed) or split.
@@ -116,12 +124,10 @@ def load_packed_dataset(dataset: str, data_dir: str, split: str | None) -> Packe
 
 def packed_from_builder(builder, split: str | None) -> PackedDataset:
   """`load_packed_dataset` for an already opened, built TFDS builder."""
-  if builder.name == "cremad":
-    sources, indices, counts = _cremad_parts(builder, split)
-  elif builder.name == "fer2013":
-    sources, indices, counts = _fer2013_parts(builder, split)
+  if getattr(builder, "FIXED_PARTS", None):
+    sources, indices, counts = _fixed_parts(builder, split)
   else:
-    raise ValueError(f"{builder.name}: the input pipeline reads cremad/<config> and fer2013")
+    sources, indices, counts = _actor_split_parts(builder, split)
   name = builder.name + (f"/{builder.builder_config.name}" if builder.builder_config else "")
   return PackedDataset(
       name=name, version=str(builder.info.version),

@@ -17,6 +17,11 @@ depends on the class. Crowd votes are simulated from the intensity, so weak clip
 ambiguous the way real ones are (toward neutral, and ANG-DIS, FEA-SAD). Everything is a
 pure function of the seed, the actor and the clip name.
 
+With `naming="ravdess"` (`--naming ravdess`) the same generator writes a RAVDESS tree
+instead: `Actor_NN/{01,02}-01-EE-II-SS-RR-NN.mp4` (full-AV and video-only H.264 files of
+each spoken take, 1280x720 with `--frame_size 1280x720`), the 8 RAVDESS classes (calm and
+surprise are two more expressions), no CSVs.
+
 Modules: `actors` (actors, clip plans, face geometry), `drawing` (frames), `media` (voice,
 WAV and FLV), `votes` (crowd votes and metadata CSVs), `generator` (`generate` and the CLI).
 Their public names are re-exported here, so `synthetic.generate(...)` etc. work as before.
@@ -24,6 +29,7 @@ Their public names are re-exported here, so `synthetic.generate(...)` etc. work 
 from emo_jax.data.synthetic.actors import Actor
 from emo_jax.data.synthetic.actors import all_clips
 from emo_jax.data.synthetic.actors import ClipPlan
+from emo_jax.data.synthetic.actors import EXPRESSION_CODES
 from emo_jax.data.synthetic.actors import EXPRESSIONS
 from emo_jax.data.synthetic.actors import expression_envelope
 from emo_jax.data.synthetic.actors import face_geometries
@@ -35,6 +41,8 @@ from emo_jax.data.synthetic.actors import make_actor
 from emo_jax.data.synthetic.actors import make_clip_plan
 from emo_jax.data.synthetic.actors import MAX_FRAMES
 from emo_jax.data.synthetic.actors import MIN_FRAMES
+from emo_jax.data.synthetic.actors import ravdess_plan_clip
+from emo_jax.data.synthetic.actors import ravdess_takes
 from emo_jax.data.synthetic.actors import select_clips
 from emo_jax.data.synthetic.actors import speech_envelope
 from emo_jax.data.synthetic.actors import STIMULUS_EMOTIONS
@@ -51,6 +59,7 @@ from emo_jax.data.synthetic.media import FLV_SAMPLE_RATE
 from emo_jax.data.synthetic.media import synthesize_speech
 from emo_jax.data.synthetic.media import WAV_SAMPLE_RATE
 from emo_jax.data.synthetic.media import write_flv
+from emo_jax.data.synthetic.media import write_mp4
 from emo_jax.data.synthetic.media import write_wav
 from emo_jax.data.synthetic.votes import _levels  # tests/test_synthetic.py checks it directly.
 from emo_jax.data.synthetic.votes import simulate_votes

@@ -11,6 +11,7 @@ import fractions
 import numpy as np
 
 from emo_jax.data import cremad
+from emo_jax.data import ravdess
 
 FPS = fractions.Fraction(30000, 1001)  # 29.97, as the real clips.
 MIN_FRAMES, MAX_FRAMES = 56, 75
@@ -36,6 +37,11 @@ EXPRESSIONS = {
     "NEU": dict(),
     "SAD": dict(brow_raise=0.04, brow_tilt=0.28, eye_open=-0.40, corner=-0.24,
                 mouth_open=-0.06, mouth_width=-0.10),
+    # RAVDESS's two further classes: calm is a relaxed face (lids lowered, a trace of a
+    # smile), surprise brows raised high, eyes and mouth wide open.
+    "CAL": dict(eye_open=-0.20, corner=0.06, mouth_width=0.04, brow_raise=0.02),
+    "SUR": dict(brow_raise=0.34, brow_tilt=0.04, eye_open=0.70, corner=0.02,
+                mouth_open=0.38, mouth_width=-0.12),
 }
 _GEOMETRY_KEYS = ("brow_raise", "brow_tilt", "eye_open", "corner", "mouth_open",
                   "mouth_width", "lip_raise", "wrinkle", "fold", "asym")
@@ -49,7 +55,12 @@ VOICES = {
     "HAP": dict(pitch=1.35, pitch_range=0.30, energy=0.80, tilt=1.0, tremor=0.0),
     "NEU": dict(pitch=1.00, pitch_range=0.08, energy=0.50, tilt=1.4, tremor=0.0),
     "SAD": dict(pitch=0.88, pitch_range=0.05, energy=0.35, tilt=1.8, tremor=0.01),
+    "CAL": dict(pitch=0.95, pitch_range=0.06, energy=0.40, tilt=1.6, tremor=0.0),
+    "SUR": dict(pitch=1.50, pitch_range=0.35, energy=0.85, tilt=1.0, tremor=0.0),
 }
+# Every expression code; CREMA-D's six come first so their seeds (index-based) are the
+# same as before CAL and SUR were added.
+EXPRESSION_CODES = cremad.EMOTIONS + ("CAL", "SUR")
 # Syllables per sentence, e.g. IEO "It's eleven o'clock", DFA "Don't forget a jacket".
 SYLLABLES = {"IEO": 6, "TIE": 8, "IOM": 8, "IWW": 7, "TAI": 7, "MTI": 9, "IWL": 8,
              "ITH": 10, "DFA": 6, "ITS": 7, "TSI": 5, "WSI": 9}
@@ -95,6 +106,51 @@ def select_clips(actor: int, seed: int, clips_per_actor: int | None = None,
   return sorted(chosen, key=order.__getitem__)
 
 
+# RAVDESS naming: emotion code (1..8) -> expression, intensity (1 normal, 2 strong) -> level,
+# and (statement, repetition) -> a CREMA-D sentence that stands in for it (its syllables
+# and its seeds), so every take gets its own plan and both files of a take (full-AV and
+# video-only) show the same performance, as in the real set.
+RAVDESS_EXPRESSIONS = ("NEU", "CAL", "HAP", "SAD", "ANG", "FEA", "DIS", "SUR")
+RAVDESS_LEVELS = {1: "MD", 2: "HI"}
+RAVDESS_SENTENCES = {(1, 1): "TIE", (1, 2): "IOM", (2, 1): "ITS", (2, 2): "IWL"}
+
+
+def ravdess_plan_clip(clip: ravdess.ClipName) -> cremad.ClipName:
+  """The clip (expression, level, sentence) that `make_clip_plan` renders for a RAVDESS take."""
+  return cremad.ClipName(clip.actor, RAVDESS_SENTENCES[clip.statement, clip.repetition],
+                         RAVDESS_EXPRESSIONS[clip.emotion - 1],
+                         RAVDESS_LEVELS[clip.intensity])
+
+
+def ravdess_takes(actor: int, seed: int, takes_per_actor: int | None = None,
+                  vocal_channel: int = 1) -> list[ravdess.ClipName]:
+  """The actor's 60 spoken takes (modality 01), or a class-balanced subset, sorted by name.
+
+  As `select_clips`: the emotions in turn from a per-actor offset, each time the next take
+  of a per-actor shuffle of that emotion's takes.
+  """
+  takes_by_emotion = []
+  for emotion in range(1, len(ravdess.EMOTIONS) + 1):
+    takes_by_emotion.append([
+        ravdess.ClipName(1, vocal_channel, emotion, intensity, statement, repetition, actor)
+        for intensity in ((1,) if emotion == 1 else (1, 2))
+        for statement in (1, 2) for repetition in (1, 2)])
+  everything = sorted(t for takes in takes_by_emotion for t in takes)
+  if takes_per_actor is None or takes_per_actor >= len(everything):
+    return everything
+  rng = np.random.default_rng([seed, actor, 17])
+  takes_by_emotion = [[group[i] for i in rng.permutation(len(group))]
+                      for group in takes_by_emotion]
+  start = int(rng.integers(len(takes_by_emotion)))
+  chosen, turn = [], 0
+  while len(chosen) < takes_per_actor:
+    group = takes_by_emotion[(start + turn) % len(takes_by_emotion)]
+    if turn // len(takes_by_emotion) < len(group):
+      chosen.append(group[turn // len(takes_by_emotion)])
+    turn += 1
+  return sorted(chosen)
+
+
 # ----------------------------------------------------------------------------- actors
 _RACES = (("Caucasian", 0.67), ("African American", 0.23), ("Asian", 0.08), ("Unknown", 0.02))
 # RGB skin tones per race (a tone is drawn from the race's palette and then jittered).
@@ -136,6 +192,8 @@ def make_actor(seed: int, actor_id: int) -> Actor:
   """The actor's demographics, look and voice, a pure function of (seed, actor_id)."""
   rng = np.random.default_rng([seed, actor_id, 1])
   sex = "Female" if rng.random() < 0.48 else "Male"
+  if actor_id in ravdess.ACTORS:  # RAVDESS's rule: odd ids are male, even ones female.
+    sex = "Male" if actor_id % 2 else "Female"
   race = _RACES[rng.choice(len(_RACES), p=[p for _, p in _RACES])][0]
   ethnicity = "Hispanic" if rng.random() < 0.1 else "Not Hispanic"
   age = int(np.clip(rng.gamma(2.0, 8.0) + 20, 20, 74))
@@ -193,7 +251,7 @@ class ClipPlan:
 def make_clip_plan(seed: int, clip: cremad.ClipName) -> ClipPlan:
   """The clip's plan, a pure function of (seed, clip name)."""
   rng = np.random.default_rng([seed, clip.actor, cremad.SENTENCES.index(clip.sentence),
-                               cremad.EMOTIONS.index(clip.emotion),
+                               EXPRESSION_CODES.index(clip.emotion),
                                cremad.LEVELS.index(clip.level), 2])
   num_frames = int(rng.integers(MIN_FRAMES, MAX_FRAMES + 1))
   if clip.level == "XX":
@@ -271,5 +329,5 @@ def face_geometries(actor: Actor, plan: ClipPlan) -> list[dict]:
 
 def hash_clip(clip: cremad.ClipName) -> int:
   """A stable integer for a clip name (Python's hash() is salted per process)."""
-  return (cremad.SENTENCES.index(clip.sentence) * 100 + cremad.EMOTIONS.index(clip.emotion) * 10
+  return (cremad.SENTENCES.index(clip.sentence) * 100 + EXPRESSION_CODES.index(clip.emotion) * 10
           + cremad.LEVELS.index(clip.level))

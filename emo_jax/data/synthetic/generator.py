@@ -11,6 +11,7 @@ import time
 import cv2
 
 from emo_jax.data import cremad
+from emo_jax.data import ravdess
 from emo_jax.data.synthetic import actors as actors_lib
 from emo_jax.data.synthetic import drawing
 from emo_jax.data.synthetic import media
@@ -35,8 +36,28 @@ class GenerateSummary:
   wall_seconds: float
 
 
+NAMINGS = ("cremad", "ravdess")
+
+
+def _write_ravdess_take(task) -> int:
+  """Renders one RAVDESS take once and writes it as each asked modality's .mp4."""
+  root, seed, take, frame_size, modalities = task
+  plan = actors_lib.make_clip_plan(seed, actors_lib.ravdess_plan_clip(take))
+  frames = list(drawing.render_frames(seed, plan, frame_size, yuv=True))
+  audio = media.synthesize_speech(seed, plan, media.WAV_SAMPLE_RATE) if 1 in modalities else None
+  for modality in modalities:
+    name = dataclasses.replace(take, modality=modality).name
+    final = os.path.join(root, f"Actor_{take.actor:02d}", name + ".mp4")
+    partial = final + ".partial"
+    media.write_mp4(partial, frames, audio if modality == 1 else None, frame_size)
+    os.replace(partial, final)
+  return plan.num_frames
+
+
 def _write_clip(task) -> int:
   """Renders, encodes and writes one clip's FLV and WAV; returns its frame count."""
+  if len(task) == 5:
+    return _write_ravdess_take(task)
   root, seed, clip, frame_size = task
   plan = actors_lib.make_clip_plan(seed, clip)
   audio = media.synthesize_speech(seed, plan, media.WAV_SAMPLE_RATE)
@@ -68,17 +89,21 @@ def _prepare_out_dir(root: pathlib.Path, overwrite: bool) -> None:
           "or pass overwrite=True (--overwrite) to replace its VideoFlash/*.flv, "
           "AudioWAV/*.wav and CSV files.")
   stale = [*root.glob("VideoFlash/*.flv*"), *root.glob("AudioWAV/*.wav*"),
-           *root.glob("processedResults/*.csv"), *root.glob("*.csv"), root / MARKER_FILE]
+           *root.glob("processedResults/*.csv"), *root.glob("*.csv"), root / MARKER_FILE,
+           *root.glob("Actor_[0-9][0-9]/*.mp4*")]
   for path in stale:
     path.unlink(missing_ok=True)
-  for folder in ("VideoFlash", "AudioWAV", "processedResults"):
-    (root / folder).mkdir(parents=True, exist_ok=True)
+  root.mkdir(parents=True, exist_ok=True)
 
 
-def _check_args(num_actors, seed, clips_per_actor, num_workers, frame_size, sentences):
-  if not isinstance(num_actors, int) or not 1 <= num_actors <= len(cremad.ACTORS):
-    raise ValueError(f"num_actors must be an integer from 1 to {len(cremad.ACTORS)} (CREMA-D "
-                     f"has actors 1001-1091), got {num_actors!r}")
+def _check_args(num_actors, seed, clips_per_actor, num_workers, frame_size, sentences,
+                naming="cremad"):
+  if naming not in NAMINGS:
+    raise ValueError(f"naming must be one of {', '.join(NAMINGS)}, got {naming!r}")
+  all_actors = cremad.ACTORS if naming == "cremad" else ravdess.ACTORS
+  if not isinstance(num_actors, int) or not 1 <= num_actors <= len(all_actors):
+    raise ValueError(f"num_actors must be an integer from 1 to {len(all_actors)} ({naming} "
+                     f"has actors {all_actors[0]}-{all_actors[-1]}), got {num_actors!r}")
   if not isinstance(seed, int) or seed < 0:
     raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
   if clips_per_actor is not None and (not isinstance(clips_per_actor, int)
@@ -99,8 +124,16 @@ def _check_args(num_actors, seed, clips_per_actor, num_workers, frame_size, sent
 def generate(out_dir: str | os.PathLike, num_actors: int = 10, seed: int = 0,
              clips_per_actor: int | None = None, num_workers: int | None = None,
              frame_size: tuple[int, int] = (480, 360), sentences=None,
-             overwrite: bool = False) -> GenerateSummary:
+             overwrite: bool = False, naming: str = "cremad",
+             modalities: tuple[int, ...] = (1, 2)) -> GenerateSummary:
   """Writes a synthetic CREMA-D tree for actors 1001..1000+num_actors into `out_dir`.
+
+  With naming="ravdess" it writes a RAVDESS tree instead: actors 1..num_actors (<= 24),
+  `Actor_NN/MM-01-EE-II-SS-RR-NN.mp4` (H.264, AAC audio in full-AV files), one file per
+  modality in `modalities` (1 full-AV, 2 video-only) for each spoken take, the 8 RAVDESS
+  classes (calm and surprised drawn as their own expressions), no metadata CSVs.
+  `clips_per_actor` then counts takes (all 60 when None); use frame_size=(1280, 720) for
+  the real size. The same actors, faces and plans machinery draws both.
 
   Args:
     out_dir: new or empty directory, or a previous synthetic tree (replaced).
@@ -113,6 +146,8 @@ def generate(out_dir: str | os.PathLike, num_actors: int = 10, seed: int = 0,
     frame_size: (width, height), even, >= 64; the real clips are 480x360.
     sentences: subset of cremad.SENTENCES (default all 12).
     overwrite: allow writing into a non-empty directory that is not a synthetic tree.
+    naming: "cremad" or "ravdess" (see above).
+    modalities: ravdess only: the RAVDESS modality codes to write for each take.
 
   Returns:
     GenerateSummary.
@@ -123,13 +158,27 @@ def generate(out_dir: str | os.PathLike, num_actors: int = 10, seed: int = 0,
   if num_workers is None:
     num_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
-  _check_args(num_actors, seed, clips_per_actor, num_workers, frame_size, sentences)
+  _check_args(num_actors, seed, clips_per_actor, num_workers, frame_size, sentences, naming)
+  modalities = tuple(modalities)
+  if naming == "ravdess" and (not modalities or set(modalities) - {1, 2}):
+    raise ValueError(f"modalities must be a non-empty subset of (1, 2) (full-AV, "
+                     f"video-only), got {modalities!r}")
   root = pathlib.Path(out_dir)
   _prepare_out_dir(root, overwrite)
-  actors = cremad.ACTORS[:num_actors]
-  clips = [clip for actor in actors
-           for clip in actors_lib.select_clips(actor, seed, clips_per_actor, sentences)]
-  tasks = [(os.fspath(root), seed, clip, frame_size) for clip in clips]
+  if naming == "ravdess":
+    actors = ravdess.ACTORS[:num_actors]
+    clips = [take for actor in actors
+             for take in actors_lib.ravdess_takes(actor, seed, clips_per_actor)]
+    for actor in actors:
+      (root / f"Actor_{actor:02d}").mkdir(exist_ok=True)
+    tasks = [(os.fspath(root), seed, take, frame_size, modalities) for take in clips]
+  else:
+    for folder in ("VideoFlash", "AudioWAV", "processedResults"):
+      (root / folder).mkdir(exist_ok=True)
+    actors = cremad.ACTORS[:num_actors]
+    clips = [clip for actor in actors
+             for clip in actors_lib.select_clips(actor, seed, clips_per_actor, sentences)]
+    tasks = [(os.fspath(root), seed, clip, frame_size) for clip in clips]
   num_workers = min(num_workers, len(tasks))
   if num_workers == 1:
     num_frames = sum(map(_write_clip, tasks))
@@ -138,8 +187,10 @@ def generate(out_dir: str | os.PathLike, num_actors: int = 10, seed: int = 0,
     context = multiprocessing.get_context("spawn")
     with context.Pool(num_workers, initializer=_init_worker) as pool:
       num_frames = sum(pool.imap(_write_clip, tasks, chunksize=4))
-  votes.write_metadata(root, seed, actors, clips)
+  if naming == "cremad":
+    votes.write_metadata(root, seed, actors, clips)
   marker = dict(generator="emo_jax.data.synthetic", version=GENERATOR_VERSION, seed=seed,
+                naming=naming,
                 num_actors=num_actors, clips_per_actor=clips_per_actor,
                 sentences=list(sentences), frame_size=list(frame_size), num_clips=len(clips))
   (root / MARKER_FILE).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n")
@@ -156,11 +207,14 @@ def main(argv=None) -> GenerateSummary:
   parser.add_argument("--actors", type=int, default=10, help="number of actors, 1..91")
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--clips_per_actor", type=int, default=None,
-                      help="class-balanced subset per actor (default: all 82)")
+                      help="class-balanced subset per actor (default: all 82 CREMA-D clips or "
+                      "60 RAVDESS takes)")
   parser.add_argument("--sentences", default=None,
                       help="comma-separated sentence codes, e.g. IEO,DFA (default: all 12)")
   parser.add_argument("--num_workers", type=int, default=None, help="default: CPU cores")
   parser.add_argument("--frame_size", default="480x360", help="WIDTHxHEIGHT, even, >= 64")
+  parser.add_argument("--naming", default="cremad", choices=NAMINGS,
+                      help="file layout and class set (ravdess: Actor_NN/*.mp4, 8 classes)")
   parser.add_argument("--overwrite", action="store_true",
                       help="write into a non-empty directory that is not a synthetic tree")
   args = parser.parse_args(argv)
@@ -172,6 +226,7 @@ def main(argv=None) -> GenerateSummary:
     summary = generate(args.out, num_actors=args.actors, seed=args.seed,
                        clips_per_actor=args.clips_per_actor, num_workers=args.num_workers,
                        frame_size=(width, height), overwrite=args.overwrite,
+                       naming=args.naming,
                        sentences=args.sentences.split(",") if args.sentences else None)
   except (ValueError, FileExistsError, NotADirectoryError) as error:
     parser.error(str(error))

@@ -93,3 +93,43 @@ def write_flv(path: str | os.PathLike, frames, audio: np.ndarray, frame_size: tu
       container.mux(packet)
     for packet in sound.encode():
       container.mux(packet)
+
+
+MP4_SAMPLE_RATE = 48000
+
+
+def write_mp4(path: str | os.PathLike, frames, audio: np.ndarray | None,
+              frame_size: tuple[int, int], sample_rate: int = WAV_SAMPLE_RATE):
+  """Encodes I420 frames (H.264, 29.97 fps) and, unless None, mono audio (AAC, 48 kHz).
+
+  As RAVDESS's files: full-AV ones have both streams, video-only ones (audio=None) only
+  the video. Arguments as `write_flv`.
+  """
+  with av.open(os.fspath(path), "w", format="mp4") as container:
+    video = container.add_stream("libx264", rate=actors.FPS,
+                                 options={"preset": "veryfast", "crf": "23"})
+    video.width, video.height = frame_size
+    video.pix_fmt = "yuv420p"
+    video.codec_context.thread_count = 1  # deterministic output
+    sound = None
+    if audio is not None:
+      sound = container.add_stream("aac", rate=MP4_SAMPLE_RATE)
+      sound.layout = "mono"
+      sound.bit_rate = 64_000
+    for frame in frames:
+      for packet in video.encode(av.VideoFrame.from_ndarray(frame, format="yuv420p")):
+        container.mux(packet)
+    for packet in video.encode():
+      container.mux(packet)
+    if sound is not None:
+      # The AAC encoder takes planar float frames of its own size, resampled to 48 kHz.
+      resampler = av.AudioResampler(format="fltp", layout="mono", rate=MP4_SAMPLE_RATE,
+                                    frame_size=sound.codec_context.frame_size or 1024)
+      audio_frame = av.AudioFrame.from_ndarray(audio[None].astype(np.float32), format="flt",
+                                               layout="mono")
+      audio_frame.sample_rate = sample_rate
+      for resampled in [*resampler.resample(audio_frame), *resampler.resample(None)]:
+        for packet in sound.encode(resampled):
+          container.mux(packet)
+      for packet in sound.encode():
+        container.mux(packet)
