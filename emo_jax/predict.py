@@ -3,6 +3,7 @@
     python -m emo_jax.predict clip.mp4                    # the bundled FER2013 face model
     python -m emo_jax.predict a.mp4 b.flv face.jpg --json
     python -m emo_jax.predict clip.flv --workdir workdirs/ae_lstm   # a run of your own
+    python -m emo_jax.predict clip.mp4 --model fer2013.onnx         # an export: no JAX needed
 
 A frame model (T = 1, e.g. the bundled FER2013 model) classifies the face in many frames
 of the clip (up to `--max_frames`, spread evenly; 0 for every frame), each cropped around
@@ -20,12 +21,13 @@ import functools
 import json
 import os
 import sys
+from typing import Any
 
 import cv2
-import jax
 import numpy as np
 
-from emo_jax import checkpoints
+# JAX and the checkpoint code are imported where a JAX model is used, so that predicting
+# with an exported ONNX model (`--model FILE.onnx`) needs only onnxruntime, numpy and OpenCV.
 from emo_jax.data import decode
 from emo_jax.data import faces
 from emo_jax.data import fer2013
@@ -41,15 +43,22 @@ FRAME_MODEL_MARGIN = 0.1
 # frame height are found (the dataset builders use 120 rows for CREMA-D's large faces).
 DETECT_HEIGHT = 240
 _BATCH = 32  # Frames per model call; the last batch is padded, so one compilation serves all.
+DEFAULT_BUNDLED = "fer2013"  # = checkpoints.DEFAULT_BUNDLED, without importing JAX here.
+# A loaded model: `checkpoints.LoadedRun` (JAX) or `emo_jax.export.runtime.OnnxModel`.
+Model = Any
 
 
 class PredictError(RuntimeError):
   """A file that cannot be predicted on (unreadable, not a video or image)."""
 
 
-def load_model(workdir: str | None = None, bundled: str = checkpoints.DEFAULT_BUNDLED,
-               which: str | int = "best") -> checkpoints.LoadedRun:
-  """A training workdir's model, or the bundled one when `workdir` is None."""
+def load_model(workdir: str | None = None, bundled: str = DEFAULT_BUNDLED,
+               which: str | int = "best", model: str | None = None) -> Model:
+  """An exported ONNX `model` file, a training workdir's model, or else the bundled one."""
+  if model:
+    from emo_jax.export import runtime  # pylint: disable=g-import-not-at-top
+    return runtime.load(model)
+  from emo_jax import checkpoints  # pylint: disable=g-import-not-at-top
   if workdir:
     return checkpoints.load(workdir, which)
   return checkpoints.load_bundled(bundled)
@@ -58,14 +67,18 @@ def load_model(workdir: str | None = None, bundled: str = checkpoints.DEFAULT_BU
 @functools.lru_cache(maxsize=8)
 def _probabilities_fn(model):
   """Jitted `(variables, frames) -> probabilities`, one per model (compiled once per shape)."""
+  import jax  # pylint: disable=g-import-not-at-top
+
   def probabilities(variables, frames):
     logits, _ = model.apply(variables, frames, train=False)
     return jax.nn.softmax(logits.astype(np.float32), axis=-1)
   return jax.jit(probabilities)
 
 
-def predict_frames(run: checkpoints.LoadedRun, frames: np.ndarray) -> np.ndarray:
+def predict_frames(run: Model, frames: np.ndarray) -> np.ndarray:
   """Class probabilities `[B, K]` of uint8 clips `[B, T, S, S, C]` (or one clip `[T, S, S, C]`)."""
+  if hasattr(run, "probabilities"):  # An exported model checks the shape itself.
+    return np.asarray(run.probabilities(frames))
   frames = np.asarray(frames)
   if frames.ndim == 4:
     frames = frames[None]
@@ -193,14 +206,15 @@ class Prediction:
     }
 
 
-def predict(path: str | os.PathLike, run: checkpoints.LoadedRun, max_frames: int = 64,
+def predict(path: str | os.PathLike, run: Model, max_frames: int = 64,
             how: str = "log_mean", margin: float = FRAME_MODEL_MARGIN,
             backend: str = "auto") -> Prediction:
   """Classifies the emotion of the face in a video or image.
 
   Args:
     path: a video (any format the decoders read) or an image.
-    run: a loaded model (`load_model`, `checkpoints.load` or `checkpoints.load_bundled`).
+    run: a loaded model (`load_model`, `checkpoints.load`, `checkpoints.load_bundled`, or
+      an exported ONNX model from `emo_jax.export.runtime.load`).
     max_frames: frame models: frames classified, spread evenly over the clip; 0 for all.
     how: frame models: "mean" or "log_mean" of the frames' probabilities (`aggregate`).
     margin: frame models: context around each face, as a share of its size.
@@ -233,7 +247,7 @@ def predict(path: str | os.PathLike, run: checkpoints.LoadedRun, max_frames: int
                     found / len(boxes))
 
 
-def _predict_clip_model(path: str, run: checkpoints.LoadedRun, backend: str) -> Prediction:
+def _predict_clip_model(path: str, run: Model, backend: str) -> Prediction:
   """A clip model sees T frames with one face crop, as its dataset stored the clip."""
   if is_image(path):
     raise PredictError(f"{path}: an image, but this model classifies clips of "
@@ -250,7 +264,7 @@ def _predict_clip_model(path: str, run: checkpoints.LoadedRun, backend: str) -> 
   return Prediction(path, run.class_names, probabilities, [], float(clip.face_found_ratio))
 
 
-def predict_video(path: str | os.PathLike, workdir_or_loaded: str | checkpoints.LoadedRun | None = None,
+def predict_video(path: str | os.PathLike, workdir_or_loaded: "str | Model | None" = None,
                   which: str | int = "best", backend: str = "auto") -> dict:
   """`predict` for one file with a workdir, a loaded run, or (None) the bundled model.
 
@@ -258,8 +272,9 @@ def predict_video(path: str | os.PathLike, workdir_or_loaded: str | checkpoints.
     {"probabilities": float32 [K] or None, "label", "class_name", "class_names",
      "face_found_ratio", "frames"}.
   """
-  run = (workdir_or_loaded if isinstance(workdir_or_loaded, checkpoints.LoadedRun)
-         else load_model(workdir_or_loaded, which=which))
+  run = (load_model(workdir_or_loaded, which=which)
+         if workdir_or_loaded is None or isinstance(workdir_or_loaded, (str, os.PathLike))
+         else workdir_or_loaded)
   result = predict(path, run, backend=backend)
   return {"probabilities": result.probabilities, "label": result.label,
           "class_name": result.class_name, "class_names": result.class_names,
@@ -283,7 +298,10 @@ def main(argv=None) -> int:
   parser.add_argument("paths", nargs="+", help="video or image files")
   parser.add_argument("--workdir", default=None,
                       help="a training workdir (default: the bundled model)")
-  parser.add_argument("--bundled", default=checkpoints.DEFAULT_BUNDLED,
+  parser.add_argument("--model", default=None,
+                      help="an exported model (FILE.onnx from python -m emo_jax.export); "
+                      "needs only onnxruntime, not JAX")
+  parser.add_argument("--bundled", default=DEFAULT_BUNDLED,
                       help=f"bundled model name when no --workdir (default %(default)s)")
   parser.add_argument("--checkpoint", default="best", help="best, latest or a step number")
   parser.add_argument("--max_frames", type=int, default=64,
@@ -296,8 +314,10 @@ def main(argv=None) -> int:
   parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
   args = parser.parse_args(argv)
   try:
-    run = load_model(args.workdir, args.bundled, args.checkpoint)
-  except (FileNotFoundError, ValueError) as e:
+    if args.model and args.workdir:
+      raise ValueError("pass either --model FILE.onnx or --workdir DIR, not both")
+    run = load_model(args.workdir, args.bundled, args.checkpoint, args.model)
+  except (FileNotFoundError, ValueError, RuntimeError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   status, outputs = 0, []

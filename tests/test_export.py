@@ -206,3 +206,25 @@ def test_export_targets_from_benchmark_rows():
   assert targets["m: onnx int8 accuracy drop (points)"]["met"] == "NO"
   assert targets["m: ONNX float32 speed-up over jitted JAX, batch 1"]["measured"] == 2.0
   assert not any(name.startswith("m: stablehlo") for name in targets)
+
+
+def test_predict_with_an_onnx_model_needs_no_jax(tiny_image_workdir, tmp_path, cremad_shared_dir):
+  """`python -m emo_jax.predict VIDEO --model FILE.onnx` on a real clip, without JAX."""
+  _onnx_tools()
+  status, out = _export(tiny_image_workdir, tmp_path, "frames.onnx", "--format", "onnx")
+  assert status == 0
+  video = cremad_shared_dir / "VideoFlash" / "1001_DFA_HAP_XX.flv"
+  script = (
+      "import json, sys\n"
+      "from emo_jax import predict\n"
+      f"status = predict.main([{str(video)!r}, '--model', {str(out)!r}, '--json', "
+      "'--max_frames', '6'])\n"
+      "assert 'jax' not in sys.modules and 'flax' not in sys.modules, 'imported JAX'\n"
+      "sys.exit(status)\n")
+  done = subprocess.run([sys.executable, "-c", script], cwd=helpers.REPO_ROOT,
+                        capture_output=True, text=True, check=False)
+  assert done.returncode == 0, done.stderr
+  output = json.loads(done.stdout)
+  assert output["class_name"] in output["probabilities"]
+  assert sum(output["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+  assert output["face_found_ratio"] > 0.5
