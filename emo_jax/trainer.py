@@ -28,7 +28,7 @@ from emo_jax import train_state as train_state_lib
 
 
 class NonFiniteLossError(RuntimeError):
-  """The loss became NaN or infinite; the last good checkpoint is kept."""
+  """A step gave a NaN or infinite loss, gradient or parameter; the last good checkpoint is kept."""
 
 
 def training_schedule(train_config: ml_collections.ConfigDict, steps_per_epoch: int) -> dict:
@@ -125,6 +125,20 @@ def evaluate(eval_step, state, batches, num_classes: int) -> tuple[dict, dict]:
   return metrics, outputs
 
 
+def _fault_message(fault_step: int, train_metrics, checkpointer, workdir: str) -> str:
+  """Says which step failed, with which values, and what is kept."""
+  values = ""
+  for step, metrics in train_metrics:
+    if step == fault_step:
+      metrics = jax.device_get(metrics)
+      values = " (" + ", ".join(f"{k} {float(metrics[k]):.4g}" for k in
+                                ("loss", "grad_norm", "param_norm") if k in metrics) + ")"
+  return (f"step {fault_step} gave non-finite values{values}; stopping. The last good checkpoint "
+          f"(step {checkpointer.latest_step()}) is kept in {workdir}; no state with non-finite "
+          "values was saved. Try a lower config.optimizer.learning_rate or "
+          "config.optimizer.grad_clip_norm.")
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains, evaluates on the validation split, checkpoints, and tests the best checkpoint.
 
@@ -196,24 +210,32 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
   best_val = None
   interrupted = False
-  train_metrics = []
+  train_metrics = []  # (step, metrics on the device) since the last log step.
+  first_fault_step = jax.device_put(train_state_lib.no_fault(), sharding.replicated(mesh))
   with _Preemption() as preemption:
     for step in range(start_step + 1, total_steps + 1):
       batch = next(train_iter)
       in_pretraining = step <= schedule["autoencoder_pretrain_steps"]
       step_fn = autoencoder_step if in_pretraining else joint_step
-      state, step_metrics = step_fn(state, batch, train_rng)
-      step_metrics = jax.device_get(step_metrics)
-      if not np.isfinite(step_metrics["loss"]):
-        checkpointer.wait()
-        writer.close()
-        raise NonFiniteLossError(
-            f"the loss became {step_metrics['loss']} at step {step}; stopping. The last good "
-            f"checkpoint (step {checkpointer.latest_step()}) is kept in {workdir}. Try a lower "
-            "config.optimizer.learning_rate or config.optimizer.grad_clip_norm.")
-      train_metrics.append(step_metrics)
+      state, step_metrics = step_fn(state, batch, train_rng, first_fault_step)
+      first_fault_step = step_metrics.pop("first_fault_step")
+      train_metrics.append((step, step_metrics))
 
-      if step % schedule["log_every_steps"] == 0 or step == total_steps:
+      is_log_step = step % schedule["log_every_steps"] == 0 or step == total_steps
+      is_eval_step = step % schedule["eval_every_steps"] == 0 or step == total_steps
+      is_checkpoint_step = (step % schedule["checkpoint_every_steps"] == 0 or step == total_steps
+                            or preemption.requested)
+      if is_log_step or is_eval_step or is_checkpoint_step:
+        # The only host syncs of the loop: the guard's flag, then (log steps) the metrics.
+        fault_step = int(jax.device_get(first_fault_step))
+        if fault_step >= 0:
+          checkpointer.wait()
+          writer.close()
+          raise NonFiniteLossError(_fault_message(fault_step, train_metrics, checkpointer, workdir))
+
+      if is_log_step:
+        train_metrics = [m for _, m in jax.device_get(train_metrics)]
+        train_metrics = [{k: v for k, v in m.items() if k != "finite"} for m in train_metrics]
         summary = {k: float(np.mean([m[k] for m in train_metrics])) for k in train_metrics[0]}
         summary["learning_rate"] = float(lr_schedule(step - 1))
         summary["phase"] = "autoencoder" if in_pretraining else "joint"
@@ -223,7 +245,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         writer.write(step, "train", summary)
         train_metrics = []
 
-      if step % schedule["eval_every_steps"] == 0 or step == total_steps:
+      if is_eval_step:
         val_metrics, _ = evaluate(eval_step, state, data.eval_batches("val"), info.num_classes)
         val_scalars = metrics_lib.scalar_metrics(val_metrics)
         writer.write(step, "val", val_scalars)
@@ -233,8 +255,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         if best_val is None or val_scalars[config.checkpoint.best_metric] >= best_val[config.checkpoint.best_metric]:
           best_val = dict(val_scalars, step=step)
 
-      if (step % schedule["checkpoint_every_steps"] == 0 or step == total_steps
-          or preemption.requested):
+      if is_checkpoint_step:
         checkpointer.save_latest(step, state, train_iter, force=True)
       if preemption.requested:
         interrupted = True

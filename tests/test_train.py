@@ -7,11 +7,15 @@ import sys
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from configs import ae_lstm
 from emo_jax import config_checks
+from emo_jax import models
+from emo_jax import optimizers
 from emo_jax import trainer
 from tests import helpers
 
@@ -71,14 +75,55 @@ def test_rerun_resumes_from_the_latest_checkpoint(tiny_data_dir, tmp_path):
   assert steps == [1, 2, 3, 4]  # steps 1-2 from the first run, 3-4 after resuming
 
 
-def test_non_finite_loss_stops_naming_the_step_and_keeps_the_checkpoint(tiny_data_dir, tmp_path):
-  config = tiny_config(tiny_data_dir, **{"train.num_steps": 4, "optimizer.learning_rate": float("inf"),
-                                         "optimizer.grad_clip_norm": 0.0, "optimizer.warmup_steps": 0})
-  # Checkpoint after step 1 (the last finite one); the update of step 1 makes step 2 NaN.
-  config.train.checkpoint_every_epochs = 1e-9
-  with pytest.raises(trainer.NonFiniteLossError, match=r"at step 2.*step 1"):
+def test_non_finite_update_stops_and_keeps_only_finite_checkpoints(tiny_data_dir, tmp_path,
+                                                                   monkeypatch):
+  # Fault injection: the third update is infinite. Its loss (computed before the update)
+  # is finite, so a guard on the loss alone would save the infinite parameters as step 3.
+  create_optimizer = optimizers.create_optimizer
+
+  def create_failing_optimizer(*args, **kwargs):
+    tx, schedule = create_optimizer(*args, **kwargs)
+    blow_up = optax.scale_by_schedule(lambda count: jnp.where(count >= 2, jnp.inf, 1.0))
+    return optax.chain(tx, blow_up), schedule
+
+  monkeypatch.setattr(optimizers, "create_optimizer", create_failing_optimizer)
+  config = tiny_config(tiny_data_dir, **{"train.num_steps": 5, "train.log_every_steps": 100})
+  config.train.checkpoint_every_epochs = 1e-9  # A checkpoint after every good step.
+  config.train.eval_every_epochs = 1e-9
+  with pytest.raises(trainer.NonFiniteLossError, match=r"step 3 gave non-finite.*step 2"):
     trainer.train_and_evaluate(config, str(tmp_path))
-  assert (tmp_path / "checkpoints" / "latest" / "1").is_dir()
+  for which in ("latest", "best"):
+    saved = sorted(int(p.name) for p in (tmp_path / "checkpoints" / which).iterdir()
+                   if p.name.isdigit())
+    assert saved and max(saved) == 2, (which, saved)
+  from emo_jax import checkpoints
+  for which in ("latest", "best"):
+    loaded = checkpoints.load(str(tmp_path), which=which)
+    assert loaded.step == 2
+    leaves = jax.tree.leaves(jax.device_get(loaded.variables))
+    assert leaves and all(np.isfinite(leaf).all() for leaf in leaves)
+
+
+def test_train_step_returns_the_old_state_when_the_update_is_not_finite():
+  from emo_jax import sharding
+  from emo_jax import train_state
+
+  mesh = sharding.create_mesh(1)
+  config = tiny_config("unused")
+  model = models.create_model(config.model, 6)
+  tx = optax.sgd(jnp.inf)
+  state = train_state.create_train_state(model, tx, (1, 4, 32, 32, 1), jax.random.key(0), mesh)
+  before = jax.device_get(state)
+  step = train_state.jit_train_step(mesh, model=model, tx=tx, loss_config=config.loss,
+                                    num_classes=6)
+  batch = {"frames": np.full((2, 4, 32, 32, 1), 128, np.uint8), "label": np.zeros(2, np.int32),
+           "vote_distribution": np.eye(6, dtype=np.float32)[[0, 0]], "mask": np.ones(2, bool)}
+  state, metrics = step(state, batch, jax.random.key(1), train_state.no_fault())
+  assert not metrics["finite"] and int(metrics["first_fault_step"]) == 1
+  state, metrics = step(state, batch, jax.random.key(1), metrics["first_fault_step"])
+  assert int(metrics["first_fault_step"]) == 1  # The first failed step is remembered.
+  for a, b in zip(jax.tree.leaves(before), jax.tree.leaves(jax.device_get(state)), strict=True):
+    np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("overrides, message", [
