@@ -63,6 +63,13 @@ class Checkpointer:
         state=ocp.args.StandardRestore(abstract_state)))
     return restored["state"]
 
+  def discard_after(self, step: int):
+    """Deletes checkpoints saved after `step` (a resumed run saves those steps again)."""
+    for manager in (self.latest, self.best):
+      for saved in manager.all_steps():
+        if saved > step:
+          manager.delete(saved)
+
   def wait(self):
     self.latest.wait_until_finished()
     self.best.wait_until_finished()

@@ -23,6 +23,7 @@ from emo_jax import metrics as metrics_lib
 from emo_jax import models
 from emo_jax.models import emotion_net
 from emo_jax import optimizers
+from emo_jax import resume
 from emo_jax import sharding
 from emo_jax import train_state as train_state_lib
 
@@ -194,6 +195,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     start_step = checkpointer.latest_step()
     logging.info("Resuming from the checkpoint at step %d in %s", start_step, workdir)
     state = checkpointer.restore_latest(checkpointing.abstract_like(state), train_iter)
+  # Whatever was logged or saved after the restored step is redone by this run.
+  checkpointer.discard_after(start_step)
+  best_val = resume.best_validation(resume.truncate_metrics(workdir, start_step),
+                                    config.checkpoint.best_metric)
 
   step_kwargs = dict(model=model, tx=tx, loss_config=config.loss, num_classes=info.num_classes,
                      class_weights=class_weights)
@@ -208,7 +213,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   logging.info("Training %s for %d steps (%d per epoch) on %d device(s).", info.dataset_name,
                total_steps, info.steps_per_epoch, mesh.size)
 
-  best_val = None
   interrupted = False
   train_metrics = []  # (step, metrics on the device) since the last log step.
   first_fault_step = jax.device_put(train_state_lib.no_fault(), sharding.replicated(mesh))

@@ -13,7 +13,9 @@ import optax
 import pytest
 
 from configs import ae_lstm
+from emo_jax import checkpointing
 from emo_jax import config_checks
+from emo_jax import metric_writers
 from emo_jax import models
 from emo_jax import optimizers
 from emo_jax import trainer
@@ -67,12 +69,70 @@ def test_one_and_eight_devices_give_the_same_loss_trajectory(tiny_data_dir, tmp_
   np.testing.assert_allclose(one, eight, rtol=2e-4, atol=2e-5)
 
 
-def test_rerun_resumes_from_the_latest_checkpoint(tiny_data_dir, tmp_path):
-  trainer.train_and_evaluate(tiny_config(tiny_data_dir, **{"train.num_steps": 2}), str(tmp_path))
-  final = trainer.train_and_evaluate(tiny_config(tiny_data_dir, **{"train.num_steps": 4}), str(tmp_path))
-  assert final["steps"] == 4
-  steps = [r["step"] for r in map(json.loads, open(tmp_path / "metrics.jsonl")) if r["split"] == "train"]
-  assert steps == [1, 2, 3, 4]  # steps 1-2 from the first run, 3-4 after resuming
+class SimulatedCrash(Exception):
+  pass
+
+
+def records_without_timing(workdir):
+  return [{k: v for k, v in r.items() if k != "steps_per_second"}
+          for r in map(json.loads, open(os.path.join(workdir, "metrics.jsonl")))]
+
+
+def test_crash_then_rerun_continues_as_one_run(tiny_data_dir, tmp_path, monkeypatch):
+  # Checkpoints every 2 steps, evaluations every step; the crash comes after step 5 was
+  # logged, so the rerun restores step 4 and logs step 5 again.
+  overrides = {"train.num_steps": 6, "train.checkpoint_every_epochs": 2.0,
+               "train.eval_every_epochs": 1.0}
+  reference = trainer.train_and_evaluate(tiny_config(tiny_data_dir, **overrides),
+                                         str(tmp_path / "reference"))
+  assert reference["steps"] == 6
+
+  save_latest, write = checkpointing.Checkpointer.save_latest, metric_writers.MetricWriter.write
+
+  def save_and_wait(self, *args, **kwargs):
+    save_latest(self, *args, **kwargs)
+    self.wait()
+
+  def write_then_crash(self, step, split, metrics):
+    write(self, step, split, metrics)
+    if step == 5 and split == "val":
+      raise SimulatedCrash()
+
+  monkeypatch.setattr(checkpointing.Checkpointer, "save_latest", save_and_wait)
+  monkeypatch.setattr(metric_writers.MetricWriter, "write", write_then_crash)
+  with pytest.raises(SimulatedCrash):
+    trainer.train_and_evaluate(tiny_config(tiny_data_dir, **overrides), str(tmp_path / "crashed"))
+  monkeypatch.undo()
+  assert max(int(p.name) for p in (tmp_path / "crashed" / "checkpoints" / "latest").iterdir()
+             if p.name.isdigit()) == 4
+  resumed = trainer.train_and_evaluate(tiny_config(tiny_data_dir, **overrides),
+                                       str(tmp_path / "crashed"))
+  # Each step logged once, the same numbers, and the best validation result of steps 1-4
+  # remembered across the restart.
+  assert records_without_timing(tmp_path / "crashed") == records_without_timing(tmp_path / "reference")
+  for key in ("val_accuracy", "val_step", "val_loss", "best_step", "test_accuracy", "steps"):
+    assert resumed[key] == reference[key], key
+
+
+def test_resume_refuses_a_changed_run_and_lists_the_changes(tiny_data_dir, tmp_path):
+  trainer.train_and_evaluate(tiny_config(tiny_data_dir), str(tmp_path))
+  for overrides, fields in (
+      ({"data.batch_size": 16}, ["data.batch_size"]),
+      ({"optimizer.learning_rate": 0.1, "optimizer.warmup_steps": 7},
+       ["optimizer.learning_rate", "optimizer.warmup_steps"]),
+      ({"data.augment.flip_probability": 0.0}, ["data.augment.flip_probability"]),
+      ({"train.num_steps": 4}, ["train.num_steps"]),
+      ({"model.temporal.hidden_size": 16}, ["model.temporal.hidden_size"])):
+    with pytest.raises(config_checks.ConfigError) as error:
+      trainer.train_and_evaluate(tiny_config(tiny_data_dir, **overrides), str(tmp_path))
+    changed = [line.split(":")[0].strip() for line in str(error.value).splitlines()[1:]
+               if " in the workdir, " in line]
+    assert changed == fields, str(error.value)
+  # Reporting intervals may change; config.json then records the config in use.
+  final = trainer.train_and_evaluate(tiny_config(tiny_data_dir, **{"train.log_every_steps": 5}),
+                                     str(tmp_path))
+  assert final["steps"] == 2
+  assert json.loads((tmp_path / "config.json").read_text())["train"]["log_every_steps"] == 5
 
 
 def test_non_finite_update_stops_and_keeps_only_finite_checkpoints(tiny_data_dir, tmp_path,
@@ -144,13 +204,6 @@ def test_unbuilt_dataset_says_how_to_build_it(tmp_path):
     trainer.train_and_evaluate(config, str(tmp_path / "workdir"))
 
 
-def test_workdir_with_an_incompatible_config_is_refused(tiny_data_dir, tmp_path):
-  trainer.train_and_evaluate(tiny_config(tiny_data_dir), str(tmp_path))
-  config = tiny_config(tiny_data_dir, **{"model.temporal.hidden_size": 16})
-  with pytest.raises(config_checks.ConfigError, match="model.temporal.hidden_size"):
-    trainer.train_and_evaluate(config, str(tmp_path))
-
-
 def run_train(args, env_extra=None, **kwargs):
   env = dict(os.environ, JAX_PLATFORMS="cpu", **(env_extra or {}))
   return subprocess.Popen([sys.executable, "-m", "emo_jax.train", *args], cwd=REPO_ROOT, env=env,
@@ -192,12 +245,16 @@ def test_sigkill_then_rerun_ends_with_the_same_parameters(tiny_data_dir, tmp_pat
   assert victim.poll() is None, "the run finished before it could be killed; make it longer"
   victim.send_signal(signal.SIGKILL)
   victim.communicate()
+  saved_when_killed = sorted(int(p.name) for p in latest.iterdir() if p.name.isdigit())
+  # The kill landed mid-run: a checkpoint below the final step, none at the final step.
+  assert saved_when_killed and min(saved_when_killed) < 8 and 8 not in saved_when_killed
   resumed = run_train(args + [f"--workdir={killed_dir}"])
   output, _ = resumed.communicate(timeout=300)
   assert resumed.returncode == 0, output[-3000:]
   assert "Resuming from the checkpoint" in output
   for a, b in zip(final_params(tmp_path / "reference"), final_params(killed_dir), strict=True):
     np.testing.assert_array_equal(a, b)
+  assert [r["step"] for r in records_without_timing(killed_dir) if r["split"] == "train"] == list(range(1, 9))
 
 
 def test_sigterm_saves_and_exits_cleanly(tiny_data_dir, tmp_path):
