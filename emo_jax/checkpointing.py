@@ -1,4 +1,5 @@
 """Orbax checkpoints of a run: the latest N (with the data iterator) and the best by a validation metric."""
+import json
 import os
 
 import grain
@@ -38,7 +39,8 @@ class Checkpointer:
   def save_latest(self, step: int, state, data_iterator: grain.DatasetIterator | None, force=False):
     items = {"state": ocp.args.StandardSave(state)}
     if data_iterator is not None:
-      items["data"] = grain.checkpoint.CheckpointSave(data_iterator)
+      # The state now, not when an asynchronous save gets to it (batches are read ahead).
+      items["data"] = grain.checkpoint.CheckpointSave(_IteratorState(data_iterator.get_state()))
     self.latest.save(step, args=ocp.args.Composite(**items), force=force)
 
   def save_best(self, step: int, state, metrics: dict):
@@ -77,6 +79,16 @@ class Checkpointer:
   def close(self):
     self.latest.close()
     self.best.close()
+
+
+class _IteratorState:
+  """A data iterator's state, frozen at save time, as grain's checkpoint handler reads it."""
+
+  def __init__(self, state: dict):
+    self._state = state
+
+  def get_state(self) -> bytes:
+    return json.dumps(self._state, indent=4).encode()
 
 
 def abstract_like(tree):

@@ -51,6 +51,7 @@ import ml_collections
 import numpy as np
 from jax.sharding import Mesh
 
+from emo_jax import device_prefetch as device_prefetch_lib
 from emo_jax import sharding
 from emo_jax.data import augment as augment_lib
 from emo_jax.data import feature_augment
@@ -59,6 +60,9 @@ from emo_jax.data import splits
 # What a device batch holds; everything else in a record stays on the host.
 TRAIN_KEYS = ("frames", "label", "vote_distribution", "mask")
 EVAL_KEYS = TRAIN_KEYS + ("index",)
+# The record fields `format_example` reads; the others (audio, strings) are not decoded.
+CREMAD_FIELDS = ("frames", "label", "vote_distribution")
+FER2013_FIELDS = ("image", "label")
 # FER2013's own splits, by the part the trainer asks for.
 FER2013_SPLIT = "standard"
 FER2013_PARTS = {"train": "train", "val": "public_test", "test": "private_test"}
@@ -257,7 +261,9 @@ def _allow_grain_flags_unparsed() -> None:
 def train_iterator(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size: int,
                    num_classes: int, seed: int, augment_config=None,
                    num_epochs: int | None = None, worker_count: int = 0,
-                   prefetch: int = 2) -> grain.DatasetIterator:
+                   prefetch: int = 2,
+                   device_prefetch: int = device_prefetch_lib.DEFAULT_SIZE
+                   ) -> grain.DatasetIterator:
   """Shuffled, augmented global train batches; `num_epochs=None` repeats forever.
 
   Args:
@@ -271,6 +277,8 @@ def train_iterator(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size
     num_epochs: passes over the data, or None for endless.
     worker_count: grain worker processes (0: threads in this process).
     prefetch: batches read ahead per process.
+    device_prefetch: batches copied to the devices ahead, in a background thread; 0
+      copies each batch in the thread that asks for it.
 
   Returns:
     A checkpointable iterator of dicts of `jax.Array`s (`TRAIN_KEYS`); the last
@@ -292,7 +300,10 @@ def train_iterator(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size
     dataset = dataset.mp_prefetch(grain.MultiprocessingOptions(
         num_workers=worker_count, per_worker_buffer_size=max(prefetch, 1)))
   to_global = functools.partial(sharding.host_local_batch_to_global, mesh=mesh)
-  return iter(dataset.map(to_global))
+  if not device_prefetch:
+    return iter(dataset.map(to_global))
+  # Read, augmented and copied to the devices in a background thread, ahead of the step.
+  return device_prefetch_lib.DevicePrefetchIterator(iter(dataset), to_global, device_prefetch)
 
 
 def eval_batches(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size: int,
@@ -375,13 +386,16 @@ class Datasets:
   def eval_parts(self) -> tuple[str, ...]:
     return tuple(part for part in self.packed.indices if part != "train")
 
-  def train_iterator(self, num_epochs: int | None = None) -> grain.DatasetIterator:
+  def train_iterator(self, num_epochs: int | None = None,
+                     device_prefetch: int = device_prefetch_lib.DEFAULT_SIZE
+                     ) -> grain.DatasetIterator:
     """A fresh checkpointable train iterator (endless unless `num_epochs` is given)."""
     return train_iterator(
         self.packed.sources["train"], self.packed.indices["train"], mesh=self._mesh,
         batch_size=self._config.batch_size, num_classes=self.packed.num_classes,
         seed=self._seed, augment_config=self._augment, num_epochs=num_epochs,
-        worker_count=self._config.worker_count, prefetch=self._config.prefetch)
+        worker_count=self._config.worker_count, prefetch=self._config.prefetch,
+        device_prefetch=device_prefetch)
 
   def eval_batches(self, part: str) -> Iterator[dict[str, jax.Array]]:
     """A fresh pass over `part` ("val", "test", or "train" without augmentation)."""
@@ -397,7 +411,8 @@ class Datasets:
 def _cremad_parts(builder, split: str | None) -> tuple[Any, dict[str, np.ndarray], np.ndarray]:
   """(records, part -> record indices, train label counts) of a built `cremad` dataset."""
   import tfds_cremad  # pylint: disable=g-import-not-at-top
-  source = builder.as_data_source(split="all")  # "all": every record, in index order.
+  # "all": every record, in index order; only the fields batches hold are decoded.
+  source = tfds_cremad.FieldSource(builder, "all", CREMAD_FIELDS)
   index = tfds_cremad.load_index(builder)
   if split is None:
     indices = {"train": np.arange(len(source))}
@@ -415,7 +430,8 @@ def _fer2013_parts(builder, split: str | None) -> tuple[dict, dict[str, np.ndarr
         f"config.data.split={split!r}: fer2013 has fixed splits; use "
         f"{FER2013_SPLIT!r} ({', '.join(f'{p} = {s}' for p, s in FER2013_PARTS.items())})")
   parts = FER2013_PARTS if split else {"train": FER2013_PARTS["train"]}
-  sources = {part: builder.as_data_source(split=tfds_split)
+  import tfds_cremad  # pylint: disable=g-import-not-at-top
+  sources = {part: tfds_cremad.FieldSource(builder, tfds_split, FER2013_FIELDS)
              for part, tfds_split in parts.items()}
   indices = {part: np.arange(len(source)) for part, source in sources.items()}
   class_names = builder.info.features["label"].names

@@ -216,54 +216,58 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   interrupted = False
   train_metrics = []  # (step, metrics on the device) since the last log step.
   first_fault_step = jax.device_put(train_state_lib.no_fault(), sharding.replicated(mesh))
-  with _Preemption() as preemption:
-    for step in range(start_step + 1, total_steps + 1):
-      batch = next(train_iter)
-      in_pretraining = step <= schedule["autoencoder_pretrain_steps"]
-      step_fn = autoencoder_step if in_pretraining else joint_step
-      state, step_metrics = step_fn(state, batch, train_rng, first_fault_step)
-      first_fault_step = step_metrics.pop("first_fault_step")
-      train_metrics.append((step, step_metrics))
+  try:
+    with _Preemption() as preemption:
+      for step in range(start_step + 1, total_steps + 1):
+        batch = next(train_iter)
+        in_pretraining = step <= schedule["autoencoder_pretrain_steps"]
+        step_fn = autoencoder_step if in_pretraining else joint_step
+        state, step_metrics = step_fn(state, batch, train_rng, first_fault_step)
+        first_fault_step = step_metrics.pop("first_fault_step")
+        train_metrics.append((step, step_metrics))
 
-      is_log_step = step % schedule["log_every_steps"] == 0 or step == total_steps
-      is_eval_step = step % schedule["eval_every_steps"] == 0 or step == total_steps
-      is_checkpoint_step = (step % schedule["checkpoint_every_steps"] == 0 or step == total_steps
-                            or preemption.requested)
-      if is_log_step or is_eval_step or is_checkpoint_step:
-        # The only host syncs of the loop: the guard's flag, then (log steps) the metrics.
-        fault_step = int(jax.device_get(first_fault_step))
-        if fault_step >= 0:
-          checkpointer.wait()
-          writer.close()
-          raise NonFiniteLossError(_fault_message(fault_step, train_metrics, checkpointer, workdir))
+        is_log_step = step % schedule["log_every_steps"] == 0 or step == total_steps
+        is_eval_step = step % schedule["eval_every_steps"] == 0 or step == total_steps
+        is_checkpoint_step = (step % schedule["checkpoint_every_steps"] == 0 or step == total_steps
+                              or preemption.requested)
+        if is_log_step or is_eval_step or is_checkpoint_step:
+          # The only host syncs of the loop: the guard's flag, then (log steps) the metrics.
+          fault_step = int(jax.device_get(first_fault_step))
+          if fault_step >= 0:
+            checkpointer.wait()
+            writer.close()
+            raise NonFiniteLossError(_fault_message(fault_step, train_metrics, checkpointer, workdir))
 
-      if is_log_step:
-        train_metrics = [m for _, m in jax.device_get(train_metrics)]
-        train_metrics = [{k: v for k, v in m.items() if k != "finite"} for m in train_metrics]
-        summary = {k: float(np.mean([m[k] for m in train_metrics])) for k in train_metrics[0]}
-        summary["learning_rate"] = float(lr_schedule(step - 1))
-        summary["phase"] = "autoencoder" if in_pretraining else "joint"
-        rate = writer.progress(step, total_steps, {k: v for k, v in summary.items() if k != "phase"})
-        if rate:
-          summary["steps_per_second"] = rate
-        writer.write(step, "train", summary)
-        train_metrics = []
+        if is_log_step:
+          train_metrics = [m for _, m in jax.device_get(train_metrics)]
+          train_metrics = [{k: v for k, v in m.items() if k != "finite"} for m in train_metrics]
+          summary = {k: float(np.mean([m[k] for m in train_metrics])) for k in train_metrics[0]}
+          summary["learning_rate"] = float(lr_schedule(step - 1))
+          summary["phase"] = "autoencoder" if in_pretraining else "joint"
+          rate = writer.progress(step, total_steps, {k: v for k, v in summary.items() if k != "phase"})
+          if rate:
+            summary["steps_per_second"] = rate
+          writer.write(step, "train", summary)
+          train_metrics = []
 
-      if is_eval_step:
-        val_metrics, _ = evaluate(eval_step, state, data.eval_batches("val"), info.num_classes)
-        val_scalars = metrics_lib.scalar_metrics(val_metrics)
-        writer.write(step, "val", val_scalars)
-        logging.info("step %d val: accuracy %.4f, macro F1 %.4f, loss %.4f", step,
-                     val_scalars["accuracy"], val_scalars["macro_f1"], val_scalars["loss"])
-        checkpointer.save_best(step, state, val_scalars)
-        if best_val is None or val_scalars[config.checkpoint.best_metric] >= best_val[config.checkpoint.best_metric]:
-          best_val = dict(val_scalars, step=step)
+        if is_eval_step:
+          val_metrics, _ = evaluate(eval_step, state, data.eval_batches("val"), info.num_classes)
+          val_scalars = metrics_lib.scalar_metrics(val_metrics)
+          writer.write(step, "val", val_scalars)
+          logging.info("step %d val: accuracy %.4f, macro F1 %.4f, loss %.4f", step,
+                       val_scalars["accuracy"], val_scalars["macro_f1"], val_scalars["loss"])
+          checkpointer.save_best(step, state, val_scalars)
+          if best_val is None or val_scalars[config.checkpoint.best_metric] >= best_val[config.checkpoint.best_metric]:
+            best_val = dict(val_scalars, step=step)
 
-      if is_checkpoint_step:
-        checkpointer.save_latest(step, state, train_iter, force=True)
-      if preemption.requested:
-        interrupted = True
-        break
+        if is_checkpoint_step:
+          checkpointer.save_latest(step, state, train_iter, force=True)
+        if preemption.requested:
+          interrupted = True
+          break
+
+  finally:
+    train_iter.close()  # Stops the thread that reads batches ahead.
 
   checkpointer.wait()
   final = {"steps": int(jax.device_get(state.step)), "interrupted": interrupted}

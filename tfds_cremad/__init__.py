@@ -9,6 +9,7 @@ Importing this package registers both builders with TFDS. Typical use:
 from tfds_cremad.cremad import Cremad
 from tfds_cremad.cremad import CremadConfig
 from tfds_cremad.fer2013 import Fer2013
+from tfds_cremad.field_source import FieldSource
 from tfds_cremad.loading import dataset_names
 from tfds_cremad.loading import DatasetNotBuiltError
 from tfds_cremad.loading import is_built
