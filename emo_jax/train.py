@@ -13,6 +13,7 @@ from absl import flags
 import jax
 from ml_collections import config_flags
 
+from emo_jax import console_logging
 from emo_jax import trainer
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a config file in configs/.",
@@ -36,8 +37,11 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   if _DISTRIBUTED.value:
     jax.distributed.initialize()
-  logging.getLogger().setLevel(logging.INFO)
-  final = trainer.train_and_evaluate(_CONFIG.value, resolve_workdir(_WORKDIR.value))
+  workdir = resolve_workdir(_WORKDIR.value)
+  verbosity = flags.FLAGS.verbosity if flags.FLAGS["verbosity"].present else None
+  log_file = console_logging.configure(workdir, verbosity)
+  logging.info("Library logs go to %s (--verbosity=0 shows them here too).", log_file)
+  final = trainer.train_and_evaluate(_CONFIG.value, workdir)
   print(json.dumps({k: v for k, v in final.items() if not isinstance(v, (list, dict))}, indent=2,
                    default=float))
 

@@ -1,6 +1,7 @@
 """The training loop end to end on the tiny synthetic set: resume, devices, preemption, bad input."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -271,3 +272,10 @@ def test_sigterm_saves_and_exits_cleanly(tiny_data_dir, tmp_path):
   assert '"interrupted": true' in output
   saved = [int(p.name) for p in (tmp_path / "checkpoints" / "latest").iterdir() if p.name.isdigit()]
   assert saved and max(saved) >= 1
+  # The console: this project's INFO lines (progress, evaluations) and nothing of Orbax's,
+  # which is in the log file.
+  info_sources = {line.split("]")[0].split()[-1].split(":")[0]
+                  for line in output.splitlines() if re.match(r"I\d{4} ", line)}
+  assert "metric_writers.py" in info_sources, output[-3000:]
+  assert info_sources <= {"train.py", "trainer.py", "metric_writers.py", "checkpointing.py"}, info_sources
+  assert "checkpoint_manager.py" in (tmp_path / "train.log").read_text()
