@@ -107,7 +107,7 @@ def main(argv=None) -> int:
   if args.batch_size:
     config.data.batch_size = args.batch_size
   if config.data.build_if_missing:
-    trainer.build_dataset_if_missing(config.data)
+    input_pipeline.build_if_missing(config.data)
   mesh = sharding.create_mesh(args.num_devices)
   for mode in args.modes.split(","):
     print(json.dumps(run_mode(mode, config, mesh, args.num_steps, args.log_every_steps)),

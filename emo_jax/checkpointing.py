@@ -23,11 +23,17 @@ class Checkpointer:
     self.best_metric = config.best_metric
     self.latest = ocp.CheckpointManager(
         os.path.join(root, "latest"), item_names=("state", "data"),
-        options=ocp.CheckpointManagerOptions(max_to_keep=config.keep_latest, create=True))
+        options=ocp.CheckpointManagerOptions(
+            max_to_keep=config.keep_latest, create=True,
+            # Two managers save concurrently: their multi-host barriers need their own names.
+            multiprocessing_options=ocp.options.MultiprocessingOptions(
+                barrier_sync_key_prefix="latest")))
     self.best = ocp.CheckpointManager(
         os.path.join(root, "best"), item_names=("state",),
         options=ocp.CheckpointManagerOptions(
             max_to_keep=config.keep_best, create=True, best_mode="max",
+            multiprocessing_options=ocp.options.MultiprocessingOptions(
+                barrier_sync_key_prefix="best"),
             best_fn=lambda metrics: metrics[self.best_metric]))
 
   def latest_step(self) -> int | None:

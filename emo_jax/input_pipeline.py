@@ -29,17 +29,21 @@ Batches are dicts of `jax.Array`s with the global batch size B on the leading ax
   split (-1 for padding), to join predictions with metadata (actor, clip name).
 Audio and strings never leave the host.
 
-Each host reads its own `1 / process_count` of the records (every `process_count`-th
-one) in batches of `B / process_count`, and `emo_jax.sharding` assembles the global
-arrays. Training is endless and reshuffled every epoch, deterministically from the
-seed; the returned `grain.DatasetIterator` has `get_state()` / `set_state()` (and works
-with `grain.checkpoint.CheckpointSave` in Orbax), so a resumed run continues the same
-order. Every host has the same number of train steps (hosts drop at most
-`process_count - 1` records) and of evaluation batches (padded, `mask` False).
+Training batches are global: batch b of an epoch is positions `b * B ...` of that
+epoch's seeded permutation of the train records, and each host reads and augments its
+own `B / process_count` rows of it (augmentations are seeded per epoch and position), so
+the batches are the same whatever the number of hosts. The last `N mod B` records of
+each epoch's permutation are dropped. Evaluation splits the records over the hosts
+(every `process_count`-th one) and pads, so every host has the same number of batches
+(`mask` False), and `emo_jax.sharding` assembles the global arrays. Training is endless
+and reshuffled every epoch, deterministically from the seed; the returned iterator
+has `get_state()` / `set_state()` (and works with `grain.checkpoint.CheckpointSave` in
+Orbax), so a resumed run continues the same order.
 """
 import copy
 import dataclasses
 import functools
+import logging
 import math
 import os
 from typing import Any, Iterator, Mapping, Sequence
@@ -47,6 +51,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from absl import flags
 import grain
 import jax
+from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
 from jax.sharding import Mesh
@@ -60,6 +65,8 @@ from emo_jax.data import splits
 # What a device batch holds; everything else in a record stays on the host.
 TRAIN_KEYS = ("frames", "label", "vote_distribution", "mask")
 EVAL_KEYS = TRAIN_KEYS + ("index",)
+# "Endless" training: far more epochs than any run takes, as a finite dataset length.
+ENDLESS_EPOCHS = 2**40
 # The record fields `format_example` reads; the others (audio, strings) are not decoded.
 CREMAD_FIELDS = ("frames", "label", "vote_distribution")
 FER2013_FIELDS = ("image", "label")
@@ -194,17 +201,46 @@ def format_example(record: Mapping[str, Any], num_classes: int) -> dict[str, np.
 
 
 class _ReadTrainExample:
-  """position, rng -> augmented example of this host's record at `position` (picklable)."""
+  """Element k of this host's stream of train examples -> the augmented example (picklable).
+
+  Element k is row `k % per_host` of this host's share of global batch `k // per_host`.
+  Global batch b of an epoch holds positions `b * batch_size ...` of that epoch's
+  permutation of the train records (seeded by (seed, epoch)), and host h reads rows
+  `h * per_host ...` of it. Each example's augmentation is drawn from (seed, epoch,
+  position). So the global batches do not depend on how many hosts read them: one host
+  with 8 devices trains on exactly what 2 hosts with 4 devices each do.
+  """
 
   def __init__(self, source, record_indices: np.ndarray, num_classes: int,
-               augment_config: augment_lib.AugmentConfig):
+               augment_config: augment_lib.AugmentConfig, *, seed: int, batch_size: int,
+               per_host: int, host_index: int):
     self._source = source
-    self._record_indices = record_indices
+    self._record_indices = np.asarray(record_indices)
     self._num_classes = num_classes
     self._augment_config = augment_config
+    self._seed = seed
+    self._batch_size = batch_size
+    self._per_host = per_host
+    self._host_index = host_index
+    self.steps_per_epoch = len(self._record_indices) // batch_size
+    self._permutations = {}  # epoch -> permutation; the last two epochs only.
 
-  def __call__(self, position: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    record = self._source[int(self._record_indices[position])]
+  def _permutation(self, epoch: int) -> np.ndarray:
+    permutation = self._permutations.get(epoch)
+    if permutation is None:
+      permutation = np.random.default_rng([self._seed, epoch]).permutation(
+          len(self._record_indices))
+      # Replaced, not mutated: grain reads with several threads.
+      self._permutations = {e: p for e, p in self._permutations.items() if e == epoch - 1}
+      self._permutations[epoch] = permutation
+    return permutation
+
+  def __call__(self, element: int) -> dict[str, np.ndarray]:
+    batch, row = divmod(int(element), self._per_host)
+    epoch, batch_in_epoch = divmod(batch, self.steps_per_epoch)
+    position = batch_in_epoch * self._batch_size + self._host_index * self._per_host + row
+    record = self._source[int(self._record_indices[self._permutation(epoch)[position]])]
+    rng = np.random.default_rng([self._seed, epoch, position])
     example = format_example(record, self._num_classes)
     if "frame_features" in example:
       example["frame_features"] = feature_augment.augment_features(record, rng,
@@ -240,11 +276,6 @@ def _padding_example(source, record_index: int, num_classes: int) -> dict[str, n
 def _read_options(prefetch: int) -> grain.ReadOptions:
   # Elements are whole batches, so the buffer counts batches (grain's default is 500).
   return grain.ReadOptions(num_threads=prefetch, prefetch_buffer_size=prefetch)
-
-
-def _host_seed(seed: int) -> int:
-  """A grain seed (< 2**32) that differs between hosts, so their augmentations do."""
-  return int(np.random.SeedSequence([seed, jax.process_index()]).generate_state(1)[0])
 
 
 def _allow_grain_flags_unparsed() -> None:
@@ -285,16 +316,17 @@ def train_iterator(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size
     incomplete batch of every epoch is dropped.
   """
   per_host = host_batch_size(batch_size, mesh, "batch_size")
-  shard = host_shard(record_indices, equal_sizes=True)
-  if len(shard) < per_host:
+  if len(record_indices) < batch_size:
     raise ValueError(
         f"the train part has {len(record_indices)} records, fewer than one batch of "
         f"{batch_size} (config.data.batch_size); lower the batch size")
-  reader = _ReadTrainExample(source, shard, num_classes,
-                             augment_lib.AugmentConfig.from_mapping(augment_config))
-  dataset = (grain.MapDataset.range(len(shard)).seed(_host_seed(seed)).shuffle()
-             .random_map(reader).batch(per_host, drop_remainder=True)
-             .repeat(num_epochs).to_iter_dataset(_read_options(prefetch)))
+  reader = _ReadTrainExample(source, record_indices, num_classes,
+                             augment_lib.AugmentConfig.from_mapping(augment_config),
+                             seed=seed, batch_size=batch_size, per_host=per_host,
+                             host_index=jax.process_index())
+  num_elements = reader.steps_per_epoch * per_host * (num_epochs or ENDLESS_EPOCHS)
+  dataset = (grain.MapDataset.range(num_elements).map(reader)
+             .batch(per_host, drop_remainder=True).to_iter_dataset(_read_options(prefetch)))
   if worker_count > 0:
     _allow_grain_flags_unparsed()
     dataset = dataset.mp_prefetch(grain.MultiprocessingOptions(
@@ -353,7 +385,7 @@ class Datasets:
     self._seed = seed if data_config.shuffle_seed == -1 else data_config.shuffle_seed
     self._augment = augment_lib.AugmentConfig.from_mapping(data_config.augment)
     train_indices = packed.indices["train"]
-    per_host = host_batch_size(data_config.batch_size, mesh, "batch_size")
+    host_batch_size(data_config.batch_size, mesh, "batch_size")
     host_batch_size(data_config.eval_batch_size, mesh, "eval_batch_size")
     if not len(train_indices):
       raise ValueError(f"{packed.name}: split {data_config.split!r} has no train records")
@@ -368,7 +400,7 @@ class Datasets:
         train_label_counts=np.asarray(packed.train_label_counts),
         batch_size=data_config.batch_size,
         eval_batch_size=data_config.eval_batch_size,
-        steps_per_epoch=len(train_indices) // jax.process_count() // per_host,
+        steps_per_epoch=len(train_indices) // data_config.batch_size,
         eval_steps={part: num_eval_batches(len(ids), data_config.eval_batch_size)
                     for part, ids in packed.indices.items()})
 
@@ -483,6 +515,21 @@ def packed_from_builder(builder, split: str | None) -> PackedDataset:
       name=name, version=str(builder.info.version),
       class_names=tuple(builder.info.features["label"].names),
       sources=sources, indices=indices, train_label_counts=counts)
+
+
+def build_if_missing(data_config: ml_collections.ConfigDict):
+  """Packs `data_config.dataset` into `data_config.data_dir` unless it is there already.
+
+  With several hosts, process 0 builds while the others wait (they share the data dir).
+  """
+  import tfds_cremad  # pylint: disable=g-import-not-at-top
+  builder = tfds_cremad.make_builder(data_config.dataset, data_config.data_dir)
+  if jax.process_index() == 0 and not tfds_cremad.is_built(builder):
+    logging.info("Building %s in %s (first use; later runs reuse it).", data_config.dataset,
+                 data_config.data_dir)
+    builder.download_and_prepare()
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices(f"built {data_config.dataset}")
 
 
 def create_datasets(data_config: ml_collections.ConfigDict, mesh: Mesh, seed: int) -> Datasets:

@@ -3,15 +3,12 @@ import json
 import logging
 import math
 import os
-import signal
 import time
 
 import jax
 from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
-
-import tfds_cremad
 
 from emo_jax import checkpointing
 from emo_jax import config_checks
@@ -23,6 +20,7 @@ from emo_jax import metrics as metrics_lib
 from emo_jax import models
 from emo_jax.models import emotion_net
 from emo_jax import optimizers
+from emo_jax import preemption as preemption_lib
 from emo_jax import resume
 from emo_jax import sharding
 from emo_jax import train_state as train_state_lib
@@ -49,15 +47,6 @@ def training_schedule(train_config: ml_collections.ConfigDict, steps_per_epoch: 
   }
 
 
-def build_dataset_if_missing(data_config: ml_collections.ConfigDict):
-  """Packs `data_config.dataset` into `data_config.data_dir` unless it is there already."""
-  builder = tfds_cremad.make_builder(data_config.dataset, data_config.data_dir)
-  if not tfds_cremad.is_built(builder):
-    logging.info("Building %s in %s (first use; later runs reuse it).", data_config.dataset,
-                 data_config.data_dir)
-    builder.download_and_prepare()
-
-
 def optimizer_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """`config.optimizer`, with the frame encoder frozen too when `model.encoder.frozen` is set.
 
@@ -70,30 +59,6 @@ def optimizer_config(config: ml_collections.ConfigDict) -> ml_collections.Config
     with optimizer.unlocked():
       optimizer.frozen = "|".join(filter(None, [optimizer.frozen, f"^{emotion_net.ENCODER_SCOPE}/"]))
   return optimizer
-
-
-class _Preemption:
-  """Turns SIGTERM into a flag the loop checks between steps (save, then exit cleanly)."""
-
-  def __init__(self):
-    self.requested = False
-    self._previous = None
-
-  def __enter__(self):
-    try:
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
-    except ValueError:  # Not the main thread: no handler, no preemption support.
-      self._previous = None
-    return self
-
-  def _handle(self, signum, frame):
-    del signum, frame
-    logging.warning("SIGTERM received: saving a checkpoint and stopping.")
-    self.requested = True
-
-  def __exit__(self, *exc):
-    if self._previous is not None:
-      signal.signal(signal.SIGTERM, self._previous)
 
 
 def to_host(array: jax.Array) -> np.ndarray:
@@ -151,16 +116,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """
   start_time = time.time()
   config_checks.check_config(config)
+  num_devices = None if config.num_devices == -1 else config.num_devices
+  mesh = sharding.create_mesh(num_devices)
+  config_checks.check_data_and_model(config, mesh)
   if config.data.cached_features:
     feature_cache.check_preconditions(config)
   os.makedirs(workdir, exist_ok=True)
   config_checks.check_workdir_compatible(config, workdir)
 
   if config.data.build_if_missing:
-    build_dataset_if_missing(config.data)
-  num_devices = None if config.num_devices == -1 else config.num_devices
-  mesh = sharding.create_mesh(num_devices)
-  config_checks.check_batch_sizes(config, mesh)
+    input_pipeline.build_if_missing(config.data)
   data = input_pipeline.create_datasets(config.data, mesh, seed=config.seed)
   info = data.info
   schedule = training_schedule(config.train, info.steps_per_epoch)
@@ -217,7 +182,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   train_metrics = []  # (step, metrics on the device) since the last log step.
   first_fault_step = jax.device_put(train_state_lib.no_fault(), sharding.replicated(mesh))
   try:
-    with _Preemption() as preemption:
+    with preemption_lib.Preemption() as preemption:
       for step in range(start_step + 1, total_steps + 1):
         batch = next(train_iter)
         in_pretraining = step <= schedule["autoencoder_pretrain_steps"]
@@ -228,8 +193,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
         is_log_step = step % schedule["log_every_steps"] == 0 or step == total_steps
         is_eval_step = step % schedule["eval_every_steps"] == 0 or step == total_steps
-        is_checkpoint_step = (step % schedule["checkpoint_every_steps"] == 0 or step == total_steps
-                              or preemption.requested)
+        is_checkpoint_step = step % schedule["checkpoint_every_steps"] == 0 or step == total_steps
+        stop = False
+        if is_log_step or is_eval_step or is_checkpoint_step or not preemption.needs_agreement:
+          stop = preemption.should_stop()  # A collective with several hosts: same steps on all.
+          is_checkpoint_step = is_checkpoint_step or stop
         if is_log_step or is_eval_step or is_checkpoint_step:
           # The only host syncs of the loop: the guard's flag, then (log steps) the metrics.
           fault_step = int(jax.device_get(first_fault_step))
@@ -262,7 +230,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
         if is_checkpoint_step:
           checkpointer.save_latest(step, state, train_iter, force=True)
-        if preemption.requested:
+        if stop:
           interrupted = True
           break
 

@@ -3,6 +3,8 @@ import os
 
 import tensorflow_datasets as tfds
 
+from emo_jax.data import cremad as cremad_data
+from emo_jax.data import fer2013 as fer2013_data
 from tfds_cremad import cremad
 from tfds_cremad import fer2013
 
@@ -52,6 +54,20 @@ def full_name(name: str) -> str:
   """The canonical "dataset/config" (or "fer2013") for any accepted spelling of `name`."""
   builder_class, config = resolve_name(name)
   return f"{builder_class.name}/{config}" if config else builder_class.name
+
+
+def example_spec(name: str) -> tuple[tuple[int, int, int, int], int]:
+  """(`[T, S, S, C]` of one example's frames, number of classes) of a dataset, unbuilt.
+
+  Lets a run check its model and batch sizes before anything is generated or built.
+  FER2013 images count as one-frame clips.
+  """
+  builder_class, config_name = resolve_name(name)
+  if builder_class is fer2013.Fer2013:
+    return (1, 48, 48, 1), len(fer2013_data.FER_CLASSES)
+  config = next(c for c in builder_class.BUILDER_CONFIGS if c.name == config_name)
+  return ((config.num_frames, config.size, config.size, config.channels),
+          len(cremad_data.EMOTIONS))
 
 
 def make_builder(name: str, data_dir: str | os.PathLike,
