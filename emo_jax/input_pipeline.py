@@ -46,6 +46,7 @@ import functools
 import logging
 import math
 import os
+import shutil
 from typing import Any, Iterator, Mapping, Sequence
 
 from absl import flags
@@ -504,6 +505,7 @@ def load_packed_dataset(dataset: str, data_dir: str, split: str | None) -> Packe
 
 def packed_from_builder(builder, split: str | None) -> PackedDataset:
   """`load_packed_dataset` for an already opened, built TFDS builder."""
+  import tfds_cremad  # pylint: disable=g-import-not-at-top
   if builder.name == "cremad":
     sources, indices, counts = _cremad_parts(builder, split)
   elif builder.name == "fer2013":
@@ -511,8 +513,12 @@ def packed_from_builder(builder, split: str | None) -> PackedDataset:
   else:
     raise ValueError(f"{builder.name}: the input pipeline reads cremad/<config> and fer2013")
   name = builder.name + (f"/{builder.builder_config.name}" if builder.builder_config else "")
+  version = str(builder.info.version)
+  fingerprint = tfds_cremad.loading.packed_fingerprint(builder)
+  if fingerprint:  # What was packed, not only the builder's declared version.
+    version += f"+{fingerprint}"
   return PackedDataset(
-      name=name, version=str(builder.info.version),
+      name=name, version=version,
       class_names=tuple(builder.info.features["label"].names),
       sources=sources, indices=indices, train_label_counts=counts)
 
@@ -525,6 +531,10 @@ def build_if_missing(data_config: ml_collections.ConfigDict):
   import tfds_cremad  # pylint: disable=g-import-not-at-top
   builder = tfds_cremad.make_builder(data_config.dataset, data_config.data_dir)
   if jax.process_index() == 0 and not tfds_cremad.is_built(builder):
+    if tfds_cremad.is_stale(builder):
+      logging.warning("%s in %s was packed by other code or parameters; building it again.",
+                      data_config.dataset, builder.data_path)
+      shutil.rmtree(builder.data_path)
     logging.info("Building %s in %s (first use; later runs reuse it).", data_config.dataset,
                  data_config.data_dir)
     builder.download_and_prepare()

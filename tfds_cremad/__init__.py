@@ -12,8 +12,10 @@ from tfds_cremad.fer2013 import Fer2013
 from tfds_cremad.field_source import FieldSource
 from tfds_cremad.loading import dataset_names
 from tfds_cremad.loading import DatasetNotBuiltError
+from tfds_cremad.loading import DatasetStaleError
 from tfds_cremad.loading import example_spec
 from tfds_cremad.loading import is_built
+from tfds_cremad.loading import is_stale
 from tfds_cremad.loading import load_builder
 from tfds_cremad.loading import make_builder
 from tfds_cremad.record_index import load_index

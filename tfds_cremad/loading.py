@@ -1,4 +1,5 @@
 """Dataset names ("cremad/g16_112", "fer2013") -> builders, with clear errors when not built."""
+import json
 import os
 
 import tensorflow_datasets as tfds
@@ -79,9 +80,39 @@ def make_builder(name: str, data_dir: str | os.PathLike,
   return builder_class(data_dir=os.fspath(data_dir), **builder_kwargs)
 
 
-def is_built(builder: tfds.core.DatasetBuilder) -> bool:
-  """Whether `builder`'s dataset is in its data dir (like `is_prepared()`, minus a warning)."""
+class DatasetStaleError(DatasetNotBuiltError):
+  """The packed dataset was built from other inputs (code, generator or crop version)."""
+
+
+def packed_fingerprint(builder: tfds.core.DatasetBuilder) -> str | None:
+  """The packing fingerprint a built dataset records (None: built before they were)."""
+  path = builder.data_path / "metadata.json"
+  if not path.exists():
+    return None
+  return json.loads(path.read_text()).get("packing_fingerprint")
+
+
+def expected_fingerprint(builder: tfds.core.DatasetBuilder) -> str | None:
+  """The fingerprint this code would record (None for datasets without one: fer2013)."""
+  if builder.name == "cremad":
+    return cremad.packing_fingerprint(builder.builder_config)
+  return None
+
+
+def exists(builder: tfds.core.DatasetBuilder) -> bool:
+  """Whether some build of `builder`'s dataset is in its data dir, current or stale."""
   return (builder.data_path / "dataset_info.json").exists()
+
+
+def is_stale(builder: tfds.core.DatasetBuilder) -> bool:
+  """Whether the build in the data dir was packed from other inputs than this code's."""
+  expected = expected_fingerprint(builder)
+  return exists(builder) and expected is not None and packed_fingerprint(builder) != expected
+
+
+def is_built(builder: tfds.core.DatasetBuilder) -> bool:
+  """Whether `builder`'s dataset is in its data dir and packed by this code (not stale)."""
+  return exists(builder) and not is_stale(builder)
 
 
 def load_builder(name: str, data_dir: str | os.PathLike) -> tfds.core.DatasetBuilder:
@@ -93,6 +124,16 @@ def load_builder(name: str, data_dir: str | os.PathLike) -> tfds.core.DatasetBui
       that builds it.
   """
   builder = make_builder(name, data_dir)
+  if is_stale(builder):
+    config = full_name(name)
+    command = BUILD_COMMAND.format(config=config, data_dir=os.fspath(data_dir)) + " --overwrite"
+    if not getattr(builder.builder_config, "synthetic", False):
+      command += _MANUAL_DIR_HINTS[builder.name]
+    raise DatasetStaleError(
+        f"{config} in {builder.data_path} was packed by other code or parameters (packing "
+        f"fingerprint {packed_fingerprint(builder)}, this code's "
+        f"{expected_fingerprint(builder)}; see 'packing' in its metadata.json): rebuild it "
+        f"with {command}")
   if not is_built(builder):
     config = full_name(name)
     command = BUILD_COMMAND.format(config=config, data_dir=os.fspath(data_dir))
