@@ -52,7 +52,6 @@ from typing import Any, Iterator, Mapping, Sequence
 from absl import flags
 import grain
 import jax
-from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
 from jax.sharding import Mesh
@@ -538,8 +537,7 @@ def build_if_missing(data_config: ml_collections.ConfigDict):
     logging.info("Building %s in %s (first use; later runs reuse it).", data_config.dataset,
                  data_config.data_dir)
     builder.download_and_prepare()
-  if jax.process_count() > 1:
-    multihost_utils.sync_global_devices(f"built {data_config.dataset}")
+  sharding.sync_hosts(f"built {data_config.dataset}")
 
 
 def create_datasets(data_config: ml_collections.ConfigDict, mesh: Mesh, seed: int) -> Datasets:

@@ -187,6 +187,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         batch = next(train_iter)
         in_pretraining = step <= schedule["autoencoder_pretrain_steps"]
         step_fn = autoencoder_step if in_pretraining else joint_step
+        if step == start_step + 1 and jax.process_count() > 1:
+          # Compile on every host, then meet, before the step's first collective.
+          step_fn.lower(state, batch, train_rng, first_fault_step).compile()
+          sharding.sync_hosts("first train step compiled")
         state, step_metrics = step_fn(state, batch, train_rng, first_fault_step)
         first_fault_step = step_metrics.pop("first_fault_step")
         train_metrics.append((step, step_metrics))

@@ -63,12 +63,12 @@ def test_two_hosts_give_the_losses_of_one_host_with_eight_devices(tiny_data_dir,
                         f"--config.data.data_dir={tiny_data_dir}",
                         *(f"--config.{k}={v}" for k, v in overrides.items())],
                        tmp_path / "two_hosts")
+  outputs = finish(hosts)
   config = ae_lstm.get_config("runlocal")  # This process: one host, 8 devices (conftest).
   config.data.data_dir = str(tiny_data_dir)
   for key, value in overrides.items():
     helpers.set_nested(config, key, value)
   one_host = trainer.train_and_evaluate(config, str(tmp_path / "one_host"))
-  outputs = finish(hosts)
   two_hosts = [final_metrics(output) for output in outputs]
   assert [m["steps"] for m in two_hosts] == [3, 3]
   one, two = train_losses(tmp_path / "one_host"), train_losses(tmp_path / "two_hosts")
