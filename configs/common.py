@@ -109,7 +109,8 @@ def cremad_data_config(args: ml_collections.ConfigDict, real_dataset: str = "cre
   data.augment = ml_collections.ConfigDict(dict(
       crop_probability=0.5, crop_min_area=0.8, flip_probability=0.5, brightness=0.1,
       contrast=0.1, temporal_min_fraction=1.0, frame_dropout_rate=0.0,
-      frame_dropout_fill="repeat", noise_stddev=0.0))
+      frame_dropout_fill="repeat", noise_stddev=0.0, rotation_degrees=0.0,
+      erase_probability=0.0))
   data.worker_count = 0
   data.prefetch = 2
   cached_feature_fields(data)
@@ -117,7 +118,7 @@ def cremad_data_config(args: ml_collections.ConfigDict, real_dataset: str = "cre
 
 
 def cached_feature_fields(data: ml_collections.ConfigDict):
-  """`config.data` fields of training on cached frame-encoder features (emo_jax/feature_cache.py).
+  """`config.data` fields of training on cached frame-encoder features (emo_jax/feature_cache/).
 
   cached_features: run a frozen frame encoder once over the dataset and train on its
     stored features (needs `model.encoder.frozen` and, with one view, no pixel augmentation).

@@ -1,16 +1,22 @@
-"""Loads a trained run for notebooks and tools: `load(workdir, which="best") -> LoadedRun`.
+"""Loads a trained model for notebooks and tools: a run's workdir, or a model the package ships.
 
-    run = checkpoints.load("workdirs/ae_lstm")
+    run = checkpoints.load("workdirs/ae_lstm")       # a training workdir
+    run = checkpoints.load_bundled("fer2013")         # shipped in emo_jax/bundled/
     logits, aux = run.model.apply(run.variables, frames, train=False)  # frames [B, T, H, W, C] in [0, 1]
 
 Only the model variables (params, batch_stats) are read, not the optimiser state, so this
-needs neither the dataset nor the optimiser config.
+needs neither the dataset nor the optimiser config. A bundled model is the variables as
+msgpack plus the run's config as JSON, with a SHA-256 in its manifest that is checked on
+every load (`emo_jax.bundle` writes them).
 """
 import dataclasses
+import hashlib
+import importlib.resources
 import json
 import os
 from typing import Any
 
+from flax import serialization
 import jax
 import ml_collections
 import orbax.checkpoint as ocp
@@ -21,6 +27,15 @@ from emo_jax.data import fer2013
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_KINDS = ("best", "latest")
+# A bundled model's folder, `emo_jax/bundled/<name>/`, holds these files.
+BUNDLE_VARIABLES = "variables.msgpack"
+BUNDLE_MANIFEST = "manifest.json"
+BUNDLE_MODEL_CARD = "MODEL_CARD.md"
+DEFAULT_BUNDLED = "fer2013"
+
+
+class BundleError(ValueError):
+  """A bundled model is missing, incomplete, or its weights fail the checksum."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,3 +190,69 @@ def _check_fits(model, variables, frames_shape, workdir, step):
         f"the checkpoint at step {step} in {workdir} does not fit the model of its "
         "config.json (parameter names or shapes differ); was config.json edited, or the "
         "workdir reused for another model?")
+
+
+def bundled_dir() -> str:
+  """The folder of the models that ship with the package (`emo_jax/bundled`)."""
+  return os.fspath(importlib.resources.files("emo_jax") / "bundled")
+
+
+def bundled_names() -> tuple[str, ...]:
+  """Names of the bundled models, e.g. `("fer2013",)`."""
+  root = bundled_dir()
+  return tuple(sorted(name for name in os.listdir(root)
+                      if os.path.isfile(os.path.join(root, name, BUNDLE_MANIFEST))))
+
+
+def sha256_of(path: str) -> str:
+  digest = hashlib.sha256()
+  with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      digest.update(block)
+  return digest.hexdigest()
+
+
+def load_bundled(name: str = DEFAULT_BUNDLED, directory: str | None = None) -> LoadedRun:
+  """Loads a model that ships inside the package (or a bundle folder written elsewhere).
+
+  Args:
+    name: a bundled model's name (`bundled_names()`), e.g. "fer2013", the FER2013 face
+      model trained by this project (its MODEL_CARD.md says how and how well).
+    directory: a bundle folder written by `python -m emo_jax.bundle`, instead of `name`.
+
+  Returns:
+    The same `LoadedRun` as `load(workdir)`; `workdir` is the bundle folder, `which`
+    is "bundled", `step` the training step the weights come from.
+
+  Raises:
+    BundleError: when the bundle is unknown or incomplete, or its weights do not match
+      the SHA-256 recorded in its manifest (a damaged or replaced file).
+  """
+  folder = directory or os.path.join(bundled_dir(), name)
+  manifest_path = os.path.join(folder, BUNDLE_MANIFEST)
+  if not os.path.isfile(manifest_path):
+    known = ", ".join(bundled_names()) or "none"
+    raise BundleError(f"no bundled model {name!r} ({manifest_path} not found); bundled "
+                      f"models: {known}. Use --workdir for a run of your own.")
+  with open(manifest_path) as f:
+    manifest = json.load(f)
+  variables_path = os.path.join(folder, BUNDLE_VARIABLES)
+  if not os.path.isfile(variables_path):
+    raise BundleError(f"{variables_path} is missing: the bundle {folder} is incomplete")
+  digest = sha256_of(variables_path)
+  if digest != manifest["sha256"]:
+    raise BundleError(
+        f"{variables_path} has SHA-256 {digest}, but its manifest records "
+        f"{manifest['sha256']}: the file is damaged or was replaced. Reinstall emo_jax "
+        "(pip install --force-reinstall) or write the bundle again with python -m emo_jax.bundle.")
+  config = ml_collections.ConfigDict(manifest["config"])
+  class_names = tuple(manifest["class_names"])
+  frames_shape = tuple(manifest["frames_shape"])
+  model = models.create_model(config.model, len(class_names))
+  with open(variables_path, "rb") as f:
+    variables = serialization.msgpack_restore(f.read())
+  variables = jax.tree.map(jax.numpy.asarray, dict(variables))
+  _check_fits(model, variables, frames_shape, folder, manifest["step"])
+  return LoadedRun(workdir=folder, config=config, model=model, variables=variables,
+                   step=int(manifest["step"]), which="bundled", class_names=class_names,
+                   frames_shape=frames_shape)

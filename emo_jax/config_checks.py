@@ -59,45 +59,6 @@ def check_batch_sizes(config: ml_collections.ConfigDict, mesh):
           "config.num_devices")
 
 
-def check_data_and_model(config: ml_collections.ConfigDict, mesh):
-  """Dataset name, split spec, batch sizes and model structure, before any data is built.
-
-  A synthetic dataset is generated and packed on first use (minutes); these checks
-  need only the dataset's name, so a typo fails in seconds, not after the build.
-  """
-  # Imported here: config checks stay importable without the builders and models.
-  import tfds_cremad  # pylint: disable=g-import-not-at-top
-  from emo_jax import input_pipeline  # pylint: disable=g-import-not-at-top
-  from emo_jax import models  # pylint: disable=g-import-not-at-top
-  from emo_jax.data import splits  # pylint: disable=g-import-not-at-top
-
-  dataset = config.data.dataset
-  try:
-    frames_shape, num_classes = tfds_cremad.example_spec(dataset)
-  except ValueError as e:
-    raise ConfigError(f"config.data.dataset={dataset!r}: {e}") from None
-  if tfds_cremad.loading.full_name(dataset) == "fer2013":
-    if config.data.split != input_pipeline.FER2013_SPLIT:
-      raise ConfigError(f"config.data.split={config.data.split!r}: fer2013 has fixed splits; "
-                        f"use {input_pipeline.FER2013_SPLIT!r}")
-  else:
-    try:
-      splits.parse_split_spec(config.data.split)
-    except ValueError as e:
-      raise ConfigError(f"config.data.split={config.data.split!r}: {e}") from None
-  check_batch_sizes(config, mesh)
-  model = models.create_model(config.model, num_classes)
-  rng = jax.random.key(0)
-  inputs = jax.ShapeDtypeStruct((1, *frames_shape), jax.numpy.float32)
-  try:
-    jax.eval_shape(lambda x: model.init({"params": rng, "dropout": rng, "noise": rng}, x,
-                                        train=False), inputs)
-  except Exception as e:  # pylint: disable=broad-except  # Any failure is a config error.
-    raise ConfigError(
-        f"config.model does not build for {dataset} clips [B, {', '.join(map(str, frames_shape))}]"
-        f": {type(e).__name__}: {e}") from e
-
-
 def _flatten(config: dict, prefix="") -> dict:
   flat = {}
   for key, value in config.items():

@@ -25,10 +25,12 @@ RANDOM_FUNCTIONS = {
     "dropout": lambda f, rng: augment.frame_dropout(f, rng, 0.4)[0],
     "dropout_zero": lambda f, rng: augment.frame_dropout(f, rng, 0.4, "zero")[0],
     "noise": lambda f, rng: augment.gaussian_noise(f, rng, 0.1),
+    "rotation": lambda f, rng: augment.random_rotation(f, rng, 15.0),
+    "erasing": lambda f, rng: augment.random_erasing(f, rng),
     "all": lambda f, rng: augment.augment_clip(f, rng, {
         "crop_probability": 1.0, "flip_probability": 0.5, "brightness": 0.2,
         "contrast": 0.2, "temporal_min_fraction": 0.7, "frame_dropout_rate": 0.2,
-        "noise_stddev": 0.02}),
+        "noise_stddev": 0.02, "rotation_degrees": 10.0, "erase_probability": 0.5}),
 }
 
 
@@ -45,7 +47,8 @@ def test_shape_dtype_kept_and_deterministic(name, shape):
   np.testing.assert_array_equal(frames, original)  # input untouched
 
 
-@pytest.mark.parametrize("name", ["crop", "brightness_contrast", "noise", "all"])
+@pytest.mark.parametrize("name", ["crop", "brightness_contrast", "noise", "rotation", "erasing",
+                                  "all"])
 def test_different_seeds_differ(name):
   frames = _clip()
   outputs = [RANDOM_FUNCTIONS[name](frames, np.random.default_rng(seed)) for seed in range(4)]
@@ -64,6 +67,27 @@ def test_identity_at_zero_strength():
   np.testing.assert_array_equal(augment.frame_dropout(frames, rng, 0.0)[0], frames)
   np.testing.assert_array_equal(augment.augment_clip(frames, rng, {}), frames)
   np.testing.assert_array_equal(augment.augment_clip(frames, rng, None), frames)
+  np.testing.assert_array_equal(augment.random_rotation(frames, rng, 0.0), frames)
+
+
+def test_rotation_turns_every_frame_by_the_same_angle():
+  frames = np.zeros((3, 41, 41, 1), np.uint8)
+  frames[:, 20, 25:] = 255  # A bar pointing right from the centre.
+  rotated = augment.random_rotation(frames, np.random.default_rng(0), 30.0)
+  for frame in rotated[1:]:
+    np.testing.assert_array_equal(frame, rotated[0])
+  assert rotated[0, 20, 36] < 255 or not np.array_equal(rotated[0], frames[0])
+
+
+def test_erasing_replaces_one_rectangle_in_every_frame():
+  frames = np.full((4, 40, 40, 1), 128, np.uint8)
+  erased = augment.random_erasing(frames, np.random.default_rng(5), area=(0.1, 0.1))
+  changed = np.any(erased != frames, axis=(0, 3))
+  rows, cols = np.nonzero(changed)
+  box = (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+  assert 0.05 * 1600 <= box <= 0.15 * 1600  # About the asked 10% (noise may equal 128).
+  for frame in erased[1:]:
+    np.testing.assert_array_equal(frame != 128, erased[0] != 128)
 
 
 def test_flip():

@@ -253,7 +253,8 @@ def test_a_stale_packed_set_is_refused_or_rebuilt(tmp_path, monkeypatch):
   builder = tfds_cremad.load_builder("cremad/synthetic_tiny", tmp_path)
   fingerprint = tfds_cremad.loading.packed_fingerprint(builder)
   assert fingerprint and not tfds_cremad.is_stale(builder)
-  packed = input_pipeline.load_packed_dataset("cremad/synthetic_tiny", tmp_path, "holdout")
+  from emo_jax.input_pipeline import sources
+  packed = sources.load_packed_dataset("cremad/synthetic_tiny", tmp_path, "holdout")
   assert packed.version == f"1.0.0+{fingerprint}"
 
   monkeypatch.setattr(cremad_builder, "PACKING_CODE_VERSION", cremad_builder.PACKING_CODE_VERSION + 1)

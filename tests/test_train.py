@@ -14,7 +14,7 @@ import optax
 import pytest
 
 from configs import ae_lstm
-from emo_jax import checkpointing
+from emo_jax import train_checkpoints
 from emo_jax import config_checks
 from emo_jax import metric_writers
 from emo_jax import models
@@ -88,7 +88,7 @@ def test_crash_then_rerun_continues_as_one_run(tiny_data_dir, tmp_path, monkeypa
                                          str(tmp_path / "reference"))
   assert reference["steps"] == 6
 
-  save_latest, write = checkpointing.Checkpointer.save_latest, metric_writers.MetricWriter.write
+  save_latest, write = train_checkpoints.Checkpointer.save_latest, metric_writers.MetricWriter.write
 
   def save_and_wait(self, *args, **kwargs):
     save_latest(self, *args, **kwargs)
@@ -99,7 +99,7 @@ def test_crash_then_rerun_continues_as_one_run(tiny_data_dir, tmp_path, monkeypa
     if step == 5 and split == "val":
       raise SimulatedCrash()
 
-  monkeypatch.setattr(checkpointing.Checkpointer, "save_latest", save_and_wait)
+  monkeypatch.setattr(train_checkpoints.Checkpointer, "save_latest", save_and_wait)
   monkeypatch.setattr(metric_writers.MetricWriter, "write", write_then_crash)
   with pytest.raises(SimulatedCrash):
     trainer.train_and_evaluate(tiny_config(tiny_data_dir, **overrides), str(tmp_path / "crashed"))
@@ -299,5 +299,5 @@ def test_sigterm_saves_and_exits_cleanly(tiny_data_dir, tmp_path):
   info_sources = {line.split("]")[0].split()[-1].split(":")[0]
                   for line in output.splitlines() if re.match(r"I\d{4} ", line)}
   assert "metric_writers.py" in info_sources, output[-3000:]
-  assert info_sources <= {"train.py", "trainer.py", "metric_writers.py", "checkpointing.py"}, info_sources
+  assert info_sources <= {"train.py", "trainer.py", "metric_writers.py", "train_checkpoints.py"}, info_sources
   assert "checkpoint_manager.py" in (tmp_path / "train.log").read_text()

@@ -22,6 +22,7 @@ the train step (clean target kept), or use `gaussian_noise` on a copy.
 import dataclasses
 from typing import Any, Mapping
 
+import cv2
 import numpy as np
 
 DROPOUT_FILLS = ("repeat", "zero")
@@ -130,6 +131,46 @@ def brightness_contrast(frames: np.ndarray, rng: np.random.Generator,
   return table[frames]
 
 
+def random_rotation(frames: np.ndarray, rng: np.random.Generator,
+                    max_degrees: float = 10.0) -> np.ndarray:
+  """Rotates every frame by one angle `~ U[-max_degrees, max_degrees]` about its centre.
+
+  Borders are filled by reflection, so no black corners appear for the model to learn.
+  """
+  _check_clip(frames, "random_rotation")
+  if max_degrees < 0:
+    raise ValueError(f"random_rotation: max_degrees must be >= 0, got {max_degrees}")
+  angle = rng.uniform(-max_degrees, max_degrees)
+  height, width = frames.shape[1:3]
+  matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), angle, 1.0)
+  rotated = [cv2.warpAffine(frame, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REFLECT_101) for frame in frames]
+  return np.stack([r.reshape(frames.shape[1:]) for r in rotated])
+
+
+def random_erasing(frames: np.ndarray, rng: np.random.Generator,
+                   area: tuple[float, float] = (0.02, 0.2),
+                   aspect_ratio: tuple[float, float] = (0.3, 3.3)) -> np.ndarray:
+  """Fills one random rectangle (the same in every frame) with uniform noise.
+
+  Zhong et al. 2020, "Random Erasing Data Augmentation": the rectangle covers a fraction
+  in `area` of the frame with a log-uniform aspect ratio in `aspect_ratio`; it teaches
+  the model to use the whole face rather than one part (a hand over the mouth, glasses).
+  """
+  _check_clip(frames, "random_erasing")
+  height, width = frames.shape[1:3]
+  target = rng.uniform(*area) * height * width
+  ratio = np.exp(rng.uniform(np.log(aspect_ratio[0]), np.log(aspect_ratio[1])))
+  box_height = int(np.clip(round(np.sqrt(target * ratio)), 1, height))
+  box_width = int(np.clip(round(np.sqrt(target / ratio)), 1, width))
+  top = int(rng.integers(0, height - box_height + 1))
+  left = int(rng.integers(0, width - box_width + 1))
+  out = frames.copy()
+  noise = rng.integers(0, 256, size=(box_height, box_width, frames.shape[3]), dtype=np.uint8)
+  out[:, top:top + box_height, left:left + box_width] = noise
+  return out
+
+
 def temporal_jitter(frames: np.ndarray, rng: np.random.Generator,
                     min_fraction: float = 0.8) -> np.ndarray:
   """Resamples the clip's T frames from a random sub-window of them.
@@ -216,6 +257,8 @@ class AugmentConfig:
     frame_dropout_rate: per-frame drop probability; 0 disables it.
     frame_dropout_fill: "repeat" or "zero", see `frame_dropout`.
     noise_stddev: pixel noise (fraction of 255); 0 disables it.
+    rotation_degrees: largest angle of a `random_rotation`; 0 disables it.
+    erase_probability: chance of a `random_erasing` rectangle.
   """
   crop_probability: float = 0.0
   crop_min_area: float = 0.7
@@ -226,6 +269,8 @@ class AugmentConfig:
   frame_dropout_rate: float = 0.0
   frame_dropout_fill: str = "repeat"
   noise_stddev: float = 0.0
+  rotation_degrees: float = 0.0
+  erase_probability: float = 0.0
 
   @classmethod
   def from_mapping(cls, config: "Mapping[str, Any] | AugmentConfig | None") -> "AugmentConfig":
@@ -248,7 +293,8 @@ def augment_clip(frames: np.ndarray, rng: np.random.Generator,
                  config: "Mapping[str, Any] | AugmentConfig | None") -> np.ndarray:
   """Applies the configured augmentations in a fixed order, `[T, H, W, C] -> same` uint8.
 
-  Order: temporal jitter, crop, flip, brightness/contrast, frame dropout, noise.
+  Order: temporal jitter, crop, rotation, flip, brightness/contrast, frame dropout,
+  erasing, noise.
   Steps that are off draw no random numbers, so turning one on does not change
   the draws of the steps before it.
   """
@@ -258,6 +304,8 @@ def augment_clip(frames: np.ndarray, rng: np.random.Generator,
     frames = temporal_jitter(frames, rng, config.temporal_min_fraction)
   if config.crop_probability > 0 and rng.uniform() < config.crop_probability:
     frames = random_resized_crop(frames, rng, config.crop_min_area)
+  if config.rotation_degrees > 0:
+    frames = random_rotation(frames, rng, config.rotation_degrees)
   if config.flip_probability > 0:
     frames = random_horizontal_flip(frames, rng, config.flip_probability)
   if config.brightness > 0 or config.contrast > 0:
@@ -265,6 +313,8 @@ def augment_clip(frames: np.ndarray, rng: np.random.Generator,
   if config.frame_dropout_rate > 0 and frames.shape[0] > 1:
     frames, _ = frame_dropout(frames, rng, config.frame_dropout_rate,
                               config.frame_dropout_fill)
+  if config.erase_probability > 0 and rng.uniform() < config.erase_probability:
+    frames = random_erasing(frames, rng)
   if config.noise_stddev > 0:
     frames = gaussian_noise(frames, rng, config.noise_stddev)
   return frames

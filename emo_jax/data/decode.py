@@ -80,7 +80,7 @@ def check_media_file(path: str | os.PathLike) -> None:
   path = os.fspath(path)
   if not os.path.exists(path):
     raise DecodeError(f"{path}: file not found; check the path (and that the CREMA-D clone "
-                      "is complete: python -m emo_jax.data.inspect <root> lists missing clips)")
+                      "is complete: python -m emo_jax.data.inspect_tree <root> lists missing clips)")
   if os.path.isdir(path):
     raise DecodeError(f"{path}: is a directory, expected a video or audio file")
   if os.path.getsize(path) == 0:
@@ -102,7 +102,7 @@ def _check_not_truncated(path: str, decoded_seconds: float, container_seconds: f
     raise DecodeError(
         f"{path}: looks truncated or corrupt: the header announces {container_seconds:.2f} s "
         f"but only {decoded_seconds:.2f} s of {what} decode; re-download the file (in a "
-        "CREMA-D clone: git lfs pull, then python -m emo_jax.data.inspect <root>)")
+        "CREMA-D clone: git lfs pull, then python -m emo_jax.data.inspect_tree <root>)")
 
 
 def _container_seconds(path: str) -> float | None:
@@ -114,7 +114,7 @@ def _container_seconds(path: str) -> float | None:
     return None
 
 
-def _decode_decord(path: str, num_frames: int) -> DecodedFrames:
+def _decode_decord(path: str, num_frames: int, strict: bool = True) -> DecodedFrames:
   if decord is None:
     raise DecodeError(f"{path}: decord is not installed; pip install decord or use "
                       "backend='pyav'")
@@ -128,13 +128,14 @@ def _decode_decord(path: str, num_frames: int) -> DecodedFrames:
   # decord.bridge is global state: another library may have switched it away from numpy.
   frames = batch.asnumpy() if hasattr(batch, "asnumpy") else np.asarray(batch)
   del reader
-  _check_not_truncated(path, num_source_frames / fps, _container_seconds(path), 1 / fps,
-                       "video")
+  if strict:
+    _check_not_truncated(path, num_source_frames / fps, _container_seconds(path), 1 / fps,
+                         "video")
   return DecodedFrames(np.ascontiguousarray(frames, dtype=np.uint8), indices,
                        num_source_frames, fps, "decord")
 
 
-def _decode_pyav(path: str, num_frames: int) -> DecodedFrames:
+def _decode_pyav(path: str, num_frames: int, strict: bool = True) -> DecodedFrames:
   with av.open(path) as container:
     if not container.streams.video:
       raise DecodeError(f"{path}: has no video stream (is it an audio file, or truncated "
@@ -142,7 +143,14 @@ def _decode_pyav(path: str, num_frames: int) -> DecodedFrames:
     stream = container.streams.video[0]
     # FLV seeking is unreliable and its frame count is absent (0), so decode sequentially
     # and keep the decoded frame objects; only the sampled ones are converted to RGB.
-    decoded = list(container.decode(stream))
+    decoded = []
+    try:
+      for frame in container.decode(stream):
+        decoded.append(frame)
+    except av.FFmpegError:
+      if strict or not decoded:
+        raise
+      # Lenient: keep the frames before the damage (a truncated download still plays).
     if not decoded:
       raise DecodeError(f"{path}: no video frame decodes; the file is truncated or "
                         "corrupt, re-download it")
@@ -151,12 +159,13 @@ def _decode_pyav(path: str, num_frames: int) -> DecodedFrames:
     frames = np.stack([decoded[i].to_ndarray(format="rgb24") for i in indices])
     container_seconds = (None if container.duration is None
                          else container.duration / av.time_base)
-  _check_not_truncated(path, len(decoded) / fps, container_seconds, 1 / fps, "video")
+  if strict:
+    _check_not_truncated(path, len(decoded) / fps, container_seconds, 1 / fps, "video")
   return DecodedFrames(frames, indices, len(decoded), fps, "pyav")
 
 
 def decode_video(path: str | os.PathLike, num_frames: int,
-                 backend: str = "auto") -> DecodedFrames:
+                 backend: str = "auto", strict: bool = True) -> DecodedFrames:
   """Decodes `num_frames` uniformly sampled RGB frames (see `sample_frame_indices`).
 
   Args:
@@ -164,6 +173,9 @@ def decode_video(path: str | os.PathLike, num_frames: int,
     num_frames: frames to return.
     backend: "decord", "pyav", or "auto": decord, and PyAV when decord cannot open or
       decode the file (or is not installed).
+    strict: refuse a file that decodes to clearly less than its header announces (what
+      dataset builders want: a damaged clip is re-downloaded, not trained on). With
+      False, a truncated file gives the frames before the damage, as players show it.
 
   Returns:
     DecodedFrames with `frames` uint8 `[num_frames, H, W, 3]`.
@@ -178,14 +190,14 @@ def decode_video(path: str | os.PathLike, num_frames: int,
   path = os.fspath(path)
   check_media_file(path)
   if backend == "pyav":
-    return _wrap(_decode_pyav, path, num_frames, "PyAV")
+    return _wrap(_decode_pyav, path, num_frames, "PyAV", strict)
   if backend == "decord":
-    return _wrap(_decode_decord, path, num_frames, "decord")
+    return _wrap(_decode_decord, path, num_frames, "decord", strict)
   try:
-    return _wrap(_decode_decord, path, num_frames, "decord")
+    return _wrap(_decode_decord, path, num_frames, "decord", strict)
   except DecodeError as decord_error:
     try:
-      return _wrap(_decode_pyav, path, num_frames, "PyAV")
+      return _wrap(_decode_pyav, path, num_frames, "PyAV", strict)
     except DecodeError as pyav_error:
       if not isinstance(pyav_error, _LibraryError):
         raise  # Our own diagnosis (truncated, no video stream) is the clearest message.
@@ -205,10 +217,10 @@ def _first_line(error: BaseException) -> str:
   return text.splitlines()[0] if text else type(error).__name__
 
 
-def _wrap(decode_fn, path: str, num_frames: int, name: str) -> DecodedFrames:
+def _wrap(decode_fn, path: str, num_frames: int, name: str, strict: bool = True) -> DecodedFrames:
   """Runs one backend, turning its library-specific exceptions into DecodeError."""
   try:
-    return decode_fn(path, num_frames)
+    return decode_fn(path, num_frames, strict)
   except DecodeError:
     raise
   except Exception as e:  # decord raises bare RuntimeError/DECORDError, PyAV FFmpegError.

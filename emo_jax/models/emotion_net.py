@@ -11,6 +11,7 @@ from emo_jax.models import head as head_lib
 # freezes an encoder by zeroing updates of parameter paths under it.
 ENCODER_SCOPE = "encoder"
 INPUT_NORMS = ("fixed", "per_frame")
+TEST_TIME_AUGMENTATIONS = ("none", "flip", "ten_crop")
 
 
 class EmotionNet(nn.Module):
@@ -40,6 +41,14 @@ class EmotionNet(nn.Module):
       "per_frame" standardises each frame to zero mean and unit variance, which removes
       differences of exposure, contrast and skin tone between actors (in grey crops a
       darker face has less contrast between skin, brows and lips).
+    center_crop: when > 0, the model sees the central `center_crop` x `center_crop`
+      pixels of each frame (FER2013 recipes train on 40-44 px of the 48 px faces; the
+      pipeline's random crops and shifts then move the face within that window).
+    test_time_augmentation: in evaluation (`train=False`), average the class
+      probabilities over views of each clip: "flip" (the clip and its mirror image) or
+      "ten_crop" (the four corner crops and the centre crop of size `center_crop`, and
+      their mirror images). The logits returned are the log of the averaged
+      probabilities, so `softmax(logits)` is that average; aux is the centre view's.
     dtype: compute dtype of the input normalisation.
   """
   head: head_lib.ClassifierHead
@@ -49,6 +58,8 @@ class EmotionNet(nn.Module):
   video: nn.Module | None = None
   remat: bool = False
   input_norm: str = "fixed"
+  center_crop: int = 0
+  test_time_augmentation: str = "none"
   dtype: Dtype = jnp.float32
 
   @nn.compact
@@ -79,6 +90,19 @@ class EmotionNet(nn.Module):
       raise ValueError("EmotionNet needs either `video` or both `encoder` and `temporal`")
     if (frames is None) == (frame_features is None):
       raise ValueError("EmotionNet: pass exactly one of `frames` and `frame_features`")
+    if self.test_time_augmentation not in TEST_TIME_AUGMENTATIONS:
+      raise ValueError(f"model.test_time_augmentation={self.test_time_augmentation!r} is not "
+                       f"one of {TEST_TIME_AUGMENTATIONS}")
+    if train or frames is None or self.test_time_augmentation == "none":
+      return self._forward(frames, train, frame_mask, frame_features)
+    views = self._test_time_views(frames)
+    outputs = [self._forward(view, train, frame_mask, None) for view in views]
+    probabilities = jnp.mean(jnp.stack([jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
+                                        for logits, _ in outputs]), axis=0)
+    return jnp.log(jnp.maximum(probabilities, 1e-12)), outputs[0][1]
+
+  def _forward(self, frames, train, frame_mask, frame_features):
+    """`__call__` on one view of the clip."""
     aux = {}
     if frame_features is None:
       x, mask = self._normalise(frames, frame_mask)
@@ -132,6 +156,7 @@ class EmotionNet(nn.Module):
       raise ValueError(f"model.input_norm={self.input_norm!r} is not one of {INPUT_NORMS}")
     if frames.ndim == 4:
       frames = frames[:, None]
+    frames = self._crop(frames, "centre")
     if frames.dtype == jnp.uint8:
       frames = frames.astype(jnp.float32) / 255.0
     x = frames.astype(jnp.float32)
@@ -159,3 +184,32 @@ class EmotionNet(nn.Module):
       encode = nn.remat(encode)
     features = encode(self, x.reshape(batch * num_frames, *x.shape[2:]))
     return features.reshape(batch, num_frames, features.shape[-1])
+
+  def _crop(self, frames: jax.Array, where: str) -> jax.Array:
+    """`[B, T, H, W, C]` -> the `center_crop`-sized window at `where` ("centre",
+    "top_left", "top_right", "bottom_left", "bottom_right"); frames that are already that
+    size (or `center_crop = 0`) pass through."""
+    height, width = frames.shape[2:4]
+    size = self.center_crop
+    if not size or (height == size and width == size):
+      return frames
+    if size > min(height, width):
+      raise ValueError(f"model.center_crop={size} is larger than the {height}x{width} frames")
+    top = {"centre": (height - size) // 2, "top_left": 0, "top_right": 0,
+           "bottom_left": height - size, "bottom_right": height - size}[where]
+    left = {"centre": (width - size) // 2, "top_left": 0, "bottom_left": 0,
+            "top_right": width - size, "bottom_right": width - size}[where]
+    return frames[:, :, top:top + size, left:left + size]
+
+  def _test_time_views(self, frames: jax.Array) -> list[jax.Array]:
+    """The views `test_time_augmentation` averages over, centre view first."""
+    if frames.ndim == 4:
+      frames = frames[:, None]
+    if self.test_time_augmentation == "ten_crop":
+      if not self.center_crop:
+        raise ValueError("model.test_time_augmentation='ten_crop' needs model.center_crop > 0")
+      crops = [self._crop(frames, where) for where in
+               ("centre", "top_left", "top_right", "bottom_left", "bottom_right")]
+    else:
+      crops = [self._crop(frames, "centre")]
+    return crops + [crop[:, :, :, ::-1] for crop in crops]

@@ -27,7 +27,7 @@ DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 # directory `pretrained.load_pretrained_encoder` reads.
 _ENCODER_TRAINING_KEYS = ("pretrained",)
 _TOP_LEVEL_KEYS = ("encoder", "bottleneck", "temporal", "video", "head", "dtype", "remat",
-                   "input_norm")
+                   "input_norm", "center_crop", "test_time_augmentation")
 
 
 def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
@@ -46,6 +46,8 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
       dtype="float32",  # or "bfloat16"; parameters stay float32
       remat=False,
       input_norm="fixed",  # or "per_frame" (see EmotionNet)
+      center_crop=0,  # or the side of the central window the model sees, e.g. 40
+      test_time_augmentation="none",  # or "flip", "ten_crop" (evaluation only)
 
       Keys of each sub-config are the fields of its module (`name` picks the module, see
       ENCODERS, TEMPORAL_MODELS and VIDEO_MODELS); missing keys take the module's default.
@@ -91,8 +93,13 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
     modules["video"] = _build("video", VIDEO_MODELS, config["video"], dtype)
   head_config = dict(config.get("head") or {}, num_classes=num_classes)
   modules["head"] = _build("head", None, head_config, dtype, module=head.ClassifierHead)
+  tta = config.get("test_time_augmentation") or "none"
+  if tta not in emotion_net.TEST_TIME_AUGMENTATIONS:
+    raise ValueError(f"model.test_time_augmentation={tta!r} is not one of "
+                     f"{emotion_net.TEST_TIME_AUGMENTATIONS}")
   return emotion_net.EmotionNet(remat=bool(config.get("remat", False)), input_norm=input_norm,
-                                dtype=dtype, **modules)
+                                center_crop=int(config.get("center_crop") or 0),
+                                test_time_augmentation=tta, dtype=dtype, **modules)
 
 
 def _build(section: str, table: Mapping[str, Callable] | None, sub_config: Mapping[str, Any],

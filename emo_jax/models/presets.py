@@ -32,7 +32,8 @@ def default_model_config(kind: str) -> ml_collections.ConfigDict:
   48x48 images (T = 1), whose encoder can initialise the video models'.
   """
   per_frame = dict(encoder=_CONV_ENCODER, bottleneck=None, temporal=_BILSTM, video=None,
-                   head=_HEAD, dtype="float32", remat=False, input_norm="fixed")
+                   head=_HEAD, dtype="float32", remat=False, input_norm="fixed", center_crop=0,
+                   test_time_augmentation="none")
   variants = {
       "ae_lstm": dict(per_frame, bottleneck=_BOTTLENECK),
       "cnn_lstm": per_frame,

@@ -1,0 +1,110 @@
+"""Packs a trained run into a bundle the package can ship: `python -m emo_jax.bundle`.
+
+  python -m emo_jax.bundle --workdir workdirs/fer2013_bundled --name fer2013 \
+      --card_notes docs/model_cards/fer2013.md
+
+writes `emo_jax/bundled/fer2013/`: `variables.msgpack` (the params and batch_stats of the
+chosen checkpoint, msgpack: no pickle, no code), `manifest.json` (the run's config, class
+names, input shape, step, the SHA-256 of the variables, the run's final metrics and the
+git commit) and `MODEL_CARD.md` (the notes file, then the figures from the manifest).
+`emo_jax.checkpoints.load_bundled(name)` reads it back and checks the SHA-256.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from flax import serialization
+import jax
+import numpy as np
+
+from emo_jax import checkpoints
+
+
+def git_commit(cwd: str = ".") -> str:
+  try:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=cwd, capture_output=True,
+                          text=True, check=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"
+
+
+def write_bundle(run: checkpoints.LoadedRun, out_dir: str, card_notes: str = "",
+                 extra: dict | None = None) -> str:
+  """Writes `run` as a bundle folder `out_dir`; returns the variables' SHA-256.
+
+  Files are written beside their final names and renamed into place, the manifest last,
+  so a bundle interrupted half-way is never mistaken for a complete one.
+  """
+  os.makedirs(out_dir, exist_ok=True)
+  variables = jax.tree.map(lambda x: np.asarray(jax.device_get(x)), dict(run.variables))
+  payload = serialization.msgpack_serialize(variables)
+  variables_path = os.path.join(out_dir, checkpoints.BUNDLE_VARIABLES)
+  with open(variables_path + ".tmp", "wb") as f:
+    f.write(payload)
+  os.replace(variables_path + ".tmp", variables_path)
+  final_metrics = {}
+  final_path = os.path.join(run.workdir, "final_metrics.json")
+  if os.path.isfile(final_path):
+    with open(final_path) as f:
+      final_metrics = json.load(f)
+  manifest = {
+      "name": os.path.basename(os.path.normpath(out_dir)),
+      "sha256": checkpoints.sha256_of(variables_path),
+      "class_names": list(run.class_names),
+      "frames_shape": list(run.frames_shape),
+      "step": int(run.step),
+      "config": json.loads(run.config.to_json_best_effort()),
+      "final_metrics": final_metrics,
+      "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
+      "num_parameters": int(sum(np.size(x) for x in jax.tree.leaves(variables.get("params", {})))),
+      **(extra or {}),
+  }
+  card = [card_notes.rstrip(), "", "## From the manifest", "",
+          f"- classes: {', '.join(run.class_names)}",
+          f"- input: {' x '.join(map(str, run.frames_shape))} ([T, S, S, C], uint8 or [0, 1])",
+          f"- parameters: {manifest['num_parameters']:,}; weights file "
+          f"{len(payload) / 2**20:.2f} MiB, SHA-256 {manifest['sha256']}",
+          f"- training step {run.step}; written at commit {manifest['git_commit']}"]
+  for key in ("val_accuracy", "test_accuracy", "test_balanced_accuracy", "test_macro_f1"):
+    if key in final_metrics:
+      card.append(f"- {key}: {final_metrics[key]:.4f}")
+  card_path = os.path.join(out_dir, checkpoints.BUNDLE_MODEL_CARD)
+  with open(card_path, "w") as f:
+    f.write("\n".join(card).lstrip() + "\n")
+  manifest_path = os.path.join(out_dir, checkpoints.BUNDLE_MANIFEST)
+  with open(manifest_path + ".tmp", "w") as f:
+    json.dump(manifest, f, indent=1, default=float)
+  os.replace(manifest_path + ".tmp", manifest_path)
+  return manifest["sha256"]
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(prog="python -m emo_jax.bundle",
+                                   description=__doc__.splitlines()[0])
+  parser.add_argument("--workdir", required=True, help="training workdir to pack")
+  parser.add_argument("--name", required=True, help="bundle name, e.g. fer2013")
+  parser.add_argument("--checkpoint", default="best", help="best, latest or a step number")
+  parser.add_argument("--out", default=None,
+                      help="folder to write (default: emo_jax/bundled/NAME in the package)")
+  parser.add_argument("--card_notes", default=None,
+                      help="Markdown file that opens the model card (data, licence, results)")
+  args = parser.parse_args(argv)
+  try:
+    run = checkpoints.load(args.workdir, args.checkpoint)
+  except (FileNotFoundError, ValueError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  notes = ""
+  if args.card_notes:
+    with open(args.card_notes) as f:
+      notes = f.read()
+  out = args.out or os.path.join(checkpoints.bundled_dir(), args.name)
+  digest = write_bundle(run, out, notes)
+  print(f"wrote {out} (step {run.step}, sha256 {digest})")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

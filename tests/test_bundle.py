@@ -1,0 +1,63 @@
+"""Bundled models: writing, loading, the checksum, and the shipped FER2013 model's accuracy
+(emo_jax/bundle.py, emo_jax/checkpoints.py)."""
+import json
+import re
+
+import jax
+import numpy as np
+import pytest
+
+from emo_jax import bundle
+from emo_jax import checkpoints
+from emo_jax import predict
+from emo_jax.data import fer2013
+
+
+def test_bundle_round_trip_and_checksum(tiny_trained_workdir, tmp_path):
+  run = checkpoints.load(str(tiny_trained_workdir))
+  out = tmp_path / "tiny"
+  digest = bundle.write_bundle(run, str(out), card_notes="# Tiny\n\nA test model.")
+  loaded = checkpoints.load_bundled(directory=str(out))
+  assert loaded.class_names == run.class_names and loaded.frames_shape == run.frames_shape
+  assert loaded.step == run.step and loaded.which == "bundled"
+  for a, b in zip(jax.tree.leaves(run.variables), jax.tree.leaves(loaded.variables)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  frames = np.random.default_rng(0).uniform(size=(2, *run.frames_shape)).astype(np.float32)
+  np.testing.assert_allclose(predict.predict_frames(run, frames),
+                             predict.predict_frames(loaded, frames), atol=1e-6)
+  assert json.loads((out / "manifest.json").read_text())["sha256"] == digest
+  card = (out / "MODEL_CARD.md").read_text()
+  assert card.startswith("# Tiny") and digest in card
+  assert b"pickle" not in (out / "variables.msgpack").read_bytes()[:64]
+
+  damaged = bytearray((out / "variables.msgpack").read_bytes())
+  damaged[len(damaged) // 2] ^= 0xFF
+  (out / "variables.msgpack").write_bytes(bytes(damaged))
+  with pytest.raises(checkpoints.BundleError, match="SHA-256"):
+    checkpoints.load_bundled(directory=str(out))
+
+
+def test_unknown_bundle_names_the_known_ones():
+  with pytest.raises(checkpoints.BundleError, match="bundled models: .*fer2013"):
+    checkpoints.load_bundled("no_such_model")
+
+
+def test_bundle_command_line_errors(tmp_path, capsys):
+  assert bundle.main(["--workdir", str(tmp_path / "missing"), "--name", "x"]) == 2
+  assert "not a training workdir" in capsys.readouterr().err
+
+
+def test_shipped_fer2013_model_matches_its_card(fer2013_shared_dir):
+  """Accuracy on a fixed sample of 300 PrivateTest images, against the model card's figure."""
+  run = checkpoints.load_bundled("fer2013")
+  assert run.class_names == fer2013.FER_CLASSES and run.frames_shape == (1, 48, 48, 1)
+  card = (checkpoints.bundled_dir() + "/fer2013/MODEL_CARD.md")
+  with open(card) as f:
+    claimed = float(re.search(r"PrivateTest accuracy: ([\d.]+)%", f.read()).group(1)) / 100
+  examples = list(fer2013.read(fer2013_shared_dir, splits=("private_test",)))
+  sample = np.random.default_rng(0).choice(len(examples), 300, replace=False)
+  images = np.stack([examples[i].image for i in sample])[:, None]
+  labels = np.array([examples[i].label for i in sample])
+  accuracy = np.mean(np.argmax(predict.predict_frames(run, images), -1) == labels)
+  # 300 images: the binomial standard error is about 2.7 points.
+  assert abs(accuracy - claimed) < 0.08, (accuracy, claimed)
