@@ -15,6 +15,18 @@ step (see benchmarks/flops.py), against a matmul ceiling measured in the same
 subprocess just before. --quick: batch 4 clips (8 FER2013 images), at most ~6 s of
 timed steps per config (~4 min for the six on 2 busy CPU cores, mostly compiling and
 the slow conv weight gradients); else each config's own batch size (32, FER2013 128).
+
+Compute dtype: --dtype (default `auto`: bfloat16 on GPU/TPU, float32 on CPU) sets
+`config.model.dtype` (parameters stay float32) and the dtype of the matmul ceiling, so
+MFU compares like with like.
+
+On one GPU, the whole measurement is one command (not run on this project's CPU-only
+machine; bounded at 6 x 75 s = 7.5 min, under 8 minutes):
+
+    python -m benchmarks.train_throughput --gpu
+
+(each config's own batch size, bfloat16, up to 20 timed steps or 15 s of them, each
+config's subprocess stopped after 75 s and reported as an error row).
 """
 import argparse
 import importlib
@@ -28,6 +40,7 @@ import sys
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import flops
@@ -135,7 +148,8 @@ def _significant(value: float, digits: int = 3) -> float:
 
 def measure(name: str, arg: str | None = None, batch_size: int | None = None,
             num_steps: int = 3, shape=None, num_devices: int = 1,
-            budget_s: float = float("inf"), with_ceiling: bool = True) -> dict:
+            budget_s: float = float("inf"), with_ceiling: bool = True,
+            dtype: str = "auto") -> dict:
   """Measures the train step of `configs/<name>.py:<arg>` in this process.
 
   Args:
@@ -147,6 +161,8 @@ def measure(name: str, arg: str | None = None, batch_size: int | None = None,
     num_devices: devices of the ("data",) mesh.
     budget_s: stop timing steps after this many seconds (at least one step).
     with_ceiling: measure the matmul ceiling (and MFU) first.
+    dtype: compute dtype of the model and the ceiling: "float32", "bfloat16", or "auto"
+      (`flops.ceiling_dtype()`: bfloat16 on GPU/TPU, float32 on CPU).
 
   Returns:
     A row: clips_per_second, step_ms (median), compile_seconds, gflops_per_step,
@@ -157,6 +173,8 @@ def measure(name: str, arg: str | None = None, batch_size: int | None = None,
   """
   rss_after_import = peak_rss_mb()
   config = load_config(name, arg)
+  dtype = jnp.dtype(flops.ceiling_dtype() if dtype == "auto" else dtype).name
+  config.model.dtype = dtype
   batch_size = batch_size or config.data.batch_size
   mesh = sharding.create_mesh(num_devices)
   state, step, batch, rng = setup_train_step(config, batch_size, mesh, shape)
@@ -164,7 +182,7 @@ def measure(name: str, arg: str | None = None, batch_size: int | None = None,
   compiled = step.lower(state, batch, rng).compile()
   compile_seconds = time.perf_counter() - start
   flops_per_step = flops.compiled_flops(compiled)
-  ceiling = flops.matmul_ceiling() if with_ceiling else None
+  ceiling = flops.matmul_ceiling(dtype=dtype) if with_ceiling else None
   state, seconds = time_steps(compiled, state, batch, rng, num_steps, budget_s)
   step_seconds = statistics.median(seconds)
   frames_shape = batch["frames"].shape[1:]
@@ -181,6 +199,7 @@ def measure(name: str, arg: str | None = None, batch_size: int | None = None,
       "rss_after_import_mb": round(rss_after_import),
       "num_devices": mesh.size,
       "backend": jax.default_backend(),
+      "dtype": dtype,
       "repetitions": len(seconds),
   }
   if ceiling:
@@ -196,17 +215,20 @@ def without_simulated_devices(xla_flags: str) -> str:
 
 
 def measure_in_subprocess(name: str, batch_size: int | None, num_steps: int,
-                          budget_s: float, timeout_s: float = 1800) -> dict:
+                          budget_s: float, timeout_s: float = 1800, dtype: str = "auto") -> dict:
   """`measure` in a fresh Python process (its own peak memory); errors become a row."""
   command = [sys.executable, "-m", "benchmarks.train_throughput", "--one", name,
-             "--num_steps", str(num_steps), "--budget_s", str(budget_s)]
+             "--num_steps", str(num_steps), "--budget_s", str(budget_s), "--dtype", dtype]
   if batch_size:
     command += ["--batch_size", str(batch_size)]
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   env = dict(os.environ)  # One CPU device, whatever the caller simulates.
   env["XLA_FLAGS"] = without_simulated_devices(env.get("XLA_FLAGS", ""))
-  result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
-                          timeout=timeout_s, check=False)
+  try:
+    result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
+                            timeout=timeout_s, check=False)
+  except subprocess.TimeoutExpired:
+    return {"name": f"train/{name}", "error": f"timed out after {timeout_s} s"}
   lines = result.stdout.strip().splitlines()
   if result.returncode != 0 or not lines:
     tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
@@ -219,14 +241,18 @@ def quick_batch_size(name: str) -> int:
   return 8 if name == "fer2013_cnn" else 4
 
 
-def run(quick: bool = False, configs=CONFIGS) -> list[dict]:
+def run(quick: bool = False, configs=CONFIGS, gpu: bool = False, dtype: str = "auto") -> list[dict]:
   """One row per config (see `measure`), each measured in its own subprocess.
 
-  --quick: `quick_batch_size`, up to 3 timed steps, fewer once they took 6 s; else the
-  config's batch size and up to 5 timed steps, fewer once they took 2 min.
+  --quick: `quick_batch_size`, up to 3 timed steps, fewer once they took 6 s; --gpu: the
+  config's batch size in bfloat16, up to 20 timed steps or 15 s, 75 s per config; else
+  the config's batch size and up to 5 timed steps, fewer once they took 2 min.
   """
+  if gpu:
+    return [measure_in_subprocess(name, None, 20, 15, timeout_s=75, dtype="bfloat16")
+            for name in configs]
   return [measure_in_subprocess(name, quick_batch_size(name) if quick else None,
-                                3 if quick else 5, 6 if quick else 120)
+                                3 if quick else 5, 6 if quick else 120, dtype=dtype)
           for name in configs]
 
 
@@ -238,12 +264,16 @@ def main(argv=None) -> int:
   parser.add_argument("--batch_size", type=int, default=None)
   parser.add_argument("--num_steps", type=int, default=5)
   parser.add_argument("--budget_s", type=float, default=float("inf"))
+  parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
+                      help="compute dtype (auto: bfloat16 on GPU/TPU, float32 on CPU)")
+  parser.add_argument("--gpu", action="store_true",
+                      help="the whole one-GPU measurement in under 8 minutes (bfloat16)")
   args = parser.parse_args(argv)
   if args.one:
     print(json.dumps(measure(args.one, batch_size=args.batch_size, num_steps=args.num_steps,
-                             budget_s=args.budget_s)))
+                             budget_s=args.budget_s, dtype=args.dtype)))
     return 0
-  for row in run(args.quick, args.configs.split(",")):
+  for row in run(args.quick, args.configs.split(","), gpu=args.gpu, dtype=args.dtype):
     print(json.dumps(row))
   return 0
 

@@ -5,9 +5,16 @@ import os
 import jax
 import ml_collections
 
-# Config parts that define the experiment: resuming a workdir whose run used other values
-# would load parameters of another model or continue on another split.
-_DEFINING_KEYS = ("model", "data.dataset", "data.split", "seed")
+# Config parts that may change when a workdir is resumed: they change where results go,
+# how often they are reported, or how fast data is read, never the trajectory of the
+# parameters. Every other field (model, data, augmentation, batch size, optimiser,
+# schedule and its length, loss, seed) must be the same, so a resumed run is the run
+# an uninterrupted one would have been.
+RESUMABLE_KEYS = (
+    "train.log_every_steps", "train.eval_every_epochs", "train.checkpoint_every_epochs",
+    "checkpoint.keep_latest", "checkpoint.keep_best", "wandb", "num_devices",
+    "data.data_dir", "data.build_if_missing", "data.worker_count", "data.prefetch",
+)
 
 
 class ConfigError(ValueError):
@@ -62,28 +69,43 @@ def _flatten(config: dict, prefix="") -> dict:
   return flat
 
 
-def check_workdir_compatible(config: ml_collections.ConfigDict, workdir: str):
-  """Refuses to resume a workdir whose run used another model, dataset, split or seed.
+def config_differences(saved: dict, current: dict, allowed=RESUMABLE_KEYS) -> list[str]:
+  """`key: saved -> current` for each flattened field that differs and is not in `allowed`."""
+  saved_flat, current_flat = _flatten(saved), _flatten(current)
+  missing = object()
+  differences = []
+  for key in sorted(set(saved_flat) | set(current_flat)):
+    if any(key == k or key.startswith(k + ".") for k in allowed):
+      continue
+    before, after = saved_flat.get(key, missing), current_flat.get(key, missing)
+    if before != after:
+      before = "(absent)" if before is missing else repr(before)
+      after = "(absent)" if after is missing else repr(after)
+      differences.append(f"{key}: {before} in the workdir, {after} now")
+  return differences
 
-  The first run writes `workdir/config.json`; later runs compare against it.
+
+def check_workdir_compatible(config: ml_collections.ConfigDict, workdir: str):
+  """Refuses to resume a workdir whose run used another config (see `RESUMABLE_KEYS`).
+
+  The first run writes `workdir/config.json`; later runs compare against it and, when
+  only resumable fields changed, write the config they run with.
   """
   path = os.path.join(workdir, "config.json")
   current = json.loads(config.to_json_best_effort())
-  if not os.path.exists(path):
-    if jax.process_index() == 0:
-      with open(path, "w") as f:
-        json.dump(current, f, indent=2)
-    return
-  with open(path) as f:
-    saved = json.load(f)
-  saved_flat, current_flat = _flatten(saved), _flatten(current)
-  differences = []
-  for key in sorted(set(saved_flat) | set(current_flat)):
-    if any(key == k or key.startswith(k + ".") for k in _DEFINING_KEYS):
-      if saved_flat.get(key) != current_flat.get(key):
-        differences.append(f"{key}: {saved_flat.get(key)!r} in the workdir, {current_flat.get(key)!r} now")
-  if differences:
-    raise ConfigError(
-        f"{workdir} holds a run with an incompatible config, so it cannot be resumed:\n  "
-        + "\n  ".join(differences)
-        + "\nUse a new --workdir, or delete this one to start over.")
+  if os.path.exists(path):
+    with open(path) as f:
+      saved = json.load(f)
+    differences = config_differences(saved, current)
+    if differences:
+      raise ConfigError(
+          f"{workdir} holds a run with another config, so resuming it would not continue "
+          "that run:\n  " + "\n  ".join(differences)
+          + "\nUse a new --workdir, or delete this one to start over. Fields that may change "
+          f"on resume: {', '.join(RESUMABLE_KEYS)}.")
+    if saved == current:
+      return
+  if jax.process_index() == 0:
+    with open(path + ".tmp", "w") as f:
+      json.dump(current, f, indent=2)
+    os.replace(path + ".tmp", path)

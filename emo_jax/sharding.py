@@ -65,3 +65,15 @@ def host_local_batch_to_global(batch: Any, mesh: Mesh) -> Any:
     return jax.make_array_from_process_local_data(sharding, array)
 
   return jax.tree.map(to_global, batch)
+
+
+def sync_hosts(name: str, timeout_s: int = 1200):
+  """Waits until every host has reached the barrier `name` (unique per run); no-op on one.
+
+  A barrier of the coordination service, with a long timeout, not a device collective:
+  CPU (gloo) collectives connect the hosts at their first use with a short timeout, so
+  hosts meet here before one waits long (building a dataset, compiling) ahead of it.
+  """
+  if jax.process_count() > 1:
+    import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+    ocp.multihost.sync_global_processes(name, timeout=timeout_s)

@@ -1,4 +1,5 @@
 """Orbax checkpoints while training: the latest N (with the data iterator) and the best by a validation metric."""
+import json
 import os
 
 import grain
@@ -22,11 +23,17 @@ class Checkpointer:
     self.best_metric = config.best_metric
     self.latest = ocp.CheckpointManager(
         os.path.join(root, "latest"), item_names=("state", "data"),
-        options=ocp.CheckpointManagerOptions(max_to_keep=config.keep_latest, create=True))
+        options=ocp.CheckpointManagerOptions(
+            max_to_keep=config.keep_latest, create=True,
+            # Two managers save concurrently: their multi-host barriers need their own names.
+            multiprocessing_options=ocp.options.MultiprocessingOptions(
+                barrier_sync_key_prefix="latest")))
     self.best = ocp.CheckpointManager(
         os.path.join(root, "best"), item_names=("state",),
         options=ocp.CheckpointManagerOptions(
             max_to_keep=config.keep_best, create=True, best_mode="max",
+            multiprocessing_options=ocp.options.MultiprocessingOptions(
+                barrier_sync_key_prefix="best"),
             best_fn=lambda metrics: metrics[self.best_metric]))
 
   def latest_step(self) -> int | None:
@@ -38,7 +45,8 @@ class Checkpointer:
   def save_latest(self, step: int, state, data_iterator: grain.DatasetIterator | None, force=False):
     items = {"state": ocp.args.StandardSave(state)}
     if data_iterator is not None:
-      items["data"] = grain.checkpoint.CheckpointSave(data_iterator)
+      # The state now, not when an asynchronous save gets to it (batches are read ahead).
+      items["data"] = grain.checkpoint.CheckpointSave(_IteratorState(data_iterator.get_state()))
     self.latest.save(step, args=ocp.args.Composite(**items), force=force)
 
   def save_best(self, step: int, state, metrics: dict):
@@ -63,6 +71,13 @@ class Checkpointer:
         state=ocp.args.StandardRestore(abstract_state)))
     return restored["state"]
 
+  def discard_after(self, step: int):
+    """Deletes checkpoints saved after `step` (a resumed run saves those steps again)."""
+    for manager in (self.latest, self.best):
+      for saved in manager.all_steps():
+        if saved > step:
+          manager.delete(saved)
+
   def wait(self):
     self.latest.wait_until_finished()
     self.best.wait_until_finished()
@@ -70,6 +85,16 @@ class Checkpointer:
   def close(self):
     self.latest.close()
     self.best.close()
+
+
+class _IteratorState:
+  """A data iterator's state, frozen at save time, as grain's checkpoint handler reads it."""
+
+  def __init__(self, state: dict):
+    self._state = state
+
+  def get_state(self) -> bytes:
+    return json.dumps(self._state, indent=4).encode()
 
 
 def abstract_like(tree):

@@ -66,11 +66,20 @@ def compute_losses(logits, aux, batch, loss_config: ml_collections.ConfigDict, n
   return total, parts
 
 
-def train_step(state: TrainState, batch: dict, rng: jax.Array, *, model, tx, loss_config,
-               num_classes: int, class_weights=None, autoencoder_only: bool = False):
+def train_step(state: TrainState, batch: dict, rng: jax.Array, first_fault_step=None, *, model,
+               tx, loss_config, num_classes: int, class_weights=None,
+               autoencoder_only: bool = False):
   """One optimisation step. `rng` is folded with the step, so a resumed run replays it exactly.
 
   With `autoencoder_only`, only the reconstruction loss is optimised (pre-training phase).
+
+  NaN/inf guard, without a host sync: when the loss, the gradient norm or the new
+  parameters or batch statistics are not finite, the step returns `state` unchanged
+  (metrics["finite"] is False). With `first_fault_step` (int32 scalar, -1 while no step
+  has failed) the state stays frozen from the first failed step on and
+  metrics["first_fault_step"] carries that step's number for the caller to pass back in
+  and read when it next syncs (log, eval or checkpoint steps); the frozen state is then
+  the last good one, and the data the frozen steps consumed is known to be lost.
   """
   step_rng = jax.random.fold_in(rng, state.step)
   dropout_rng, noise_rng = jax.random.split(step_rng)
@@ -99,7 +108,23 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, model, tx, los
   }
   new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
                             batch_stats=new_model_state.get("batch_stats", state.batch_stats))
+  finite = (jnp.isfinite(loss) & jnp.isfinite(metrics["grad_norm"])
+            & jnp.isfinite(metrics["param_norm"])
+            & jnp.isfinite(optax.global_norm(new_state.batch_stats)))
+  keep_new = finite
+  if first_fault_step is not None:
+    keep_new = finite & (first_fault_step < 0)
+    metrics["first_fault_step"] = jnp.where(
+        (first_fault_step < 0) & ~finite, state.step + 1, first_fault_step).astype(jnp.int32)
+  metrics["finite"] = finite
+  # A select over the tree, not a Python branch: the check stays on the device.
+  new_state = jax.tree.map(lambda new, old: jnp.where(keep_new, new, old), new_state, state)
   return new_state, metrics
+
+
+def no_fault() -> jax.Array:
+  """The `first_fault_step` of a run in which no step has failed yet."""
+  return jnp.full((), -1, jnp.int32)
 
 
 def eval_step(state: TrainState, batch: dict, *, model):

@@ -3,14 +3,11 @@ import json
 import logging
 import math
 import os
-import signal
 import time
 
 import jax
 import ml_collections
 import numpy as np
-
-import tfds_cremad
 
 from emo_jax import config_checks
 from emo_jax import evaluation
@@ -22,14 +19,17 @@ from emo_jax import metrics as metrics_lib
 from emo_jax import models
 from emo_jax.models import emotion_net
 from emo_jax import optimizers
+from emo_jax import preemption as preemption_lib
+from emo_jax import preflight
 from emo_jax import provenance
+from emo_jax import resume
 from emo_jax import sharding
 from emo_jax import train_checkpoints
 from emo_jax import train_state as train_state_lib
 
 
 class NonFiniteLossError(RuntimeError):
-  """The loss became NaN or infinite; the last good checkpoint is kept."""
+  """A step gave a NaN or infinite loss, gradient or parameter; the last good checkpoint is kept."""
 
 
 def training_schedule(train_config: ml_collections.ConfigDict, steps_per_epoch: int) -> dict:
@@ -49,15 +49,6 @@ def training_schedule(train_config: ml_collections.ConfigDict, steps_per_epoch: 
   }
 
 
-def build_dataset_if_missing(data_config: ml_collections.ConfigDict):
-  """Packs `data_config.dataset` into `data_config.data_dir` unless it is there already."""
-  builder = tfds_cremad.make_builder(data_config.dataset, data_config.data_dir)
-  if not tfds_cremad.is_built(builder):
-    logging.info("Building %s in %s (first use; later runs reuse it).", data_config.dataset,
-                 data_config.data_dir)
-    builder.download_and_prepare()
-
-
 def optimizer_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """`config.optimizer`, with the frame encoder frozen too when `model.encoder.frozen` is set.
 
@@ -72,28 +63,18 @@ def optimizer_config(config: ml_collections.ConfigDict) -> ml_collections.Config
   return optimizer
 
 
-class _Preemption:
-  """Turns SIGTERM into a flag the loop checks between steps (save, then exit cleanly)."""
-
-  def __init__(self):
-    self.requested = False
-    self._previous = None
-
-  def __enter__(self):
-    try:
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
-    except ValueError:  # Not the main thread: no handler, no preemption support.
-      self._previous = None
-    return self
-
-  def _handle(self, signum, frame):
-    del signum, frame
-    logging.warning("SIGTERM received: saving a checkpoint and stopping.")
-    self.requested = True
-
-  def __exit__(self, *exc):
-    if self._previous is not None:
-      signal.signal(signal.SIGTERM, self._previous)
+def _fault_message(fault_step: int, train_metrics, checkpointer, workdir: str) -> str:
+  """Says which step failed, with which values, and what is kept."""
+  values = ""
+  for step, metrics in train_metrics:
+    if step == fault_step:
+      metrics = jax.device_get(metrics)
+      values = " (" + ", ".join(f"{k} {float(metrics[k]):.4g}" for k in
+                                ("loss", "grad_norm", "param_norm") if k in metrics) + ")"
+  return (f"step {fault_step} gave non-finite values{values}; stopping. The last good checkpoint "
+          f"(step {checkpointer.latest_step()}) is kept in {workdir}; no state with non-finite "
+          "values was saved. Try a lower config.optimizer.learning_rate or "
+          "config.optimizer.grad_clip_norm.")
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -107,16 +88,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """
   start_time = time.time()
   config_checks.check_config(config)
+  num_devices = None if config.num_devices == -1 else config.num_devices
+  mesh = sharding.create_mesh(num_devices)
+  preflight.check_data_and_model(config, mesh)
   if config.data.cached_features:
     feature_cache.check_preconditions(config)
   os.makedirs(workdir, exist_ok=True)
   config_checks.check_workdir_compatible(config, workdir)
 
   if config.data.build_if_missing:
-    build_dataset_if_missing(config.data)
-  num_devices = None if config.num_devices == -1 else config.num_devices
-  mesh = sharding.create_mesh(num_devices)
-  config_checks.check_batch_sizes(config, mesh)
+    input_pipeline.build_if_missing(config.data)
   data = input_pipeline.create_datasets(config.data, mesh, seed=config.seed)
   info = data.info
   schedule = training_schedule(config.train, info.steps_per_epoch)
@@ -151,6 +132,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     start_step = checkpointer.latest_step()
     logging.info("Resuming from the checkpoint at step %d in %s", start_step, workdir)
     state = checkpointer.restore_latest(train_checkpoints.abstract_like(state), train_iter)
+  # Whatever was logged or saved after the restored step is redone by this run.
+  checkpointer.discard_after(start_step)
+  best_val = resume.best_validation(resume.truncate_metrics(workdir, start_step),
+                                    config.checkpoint.best_metric)
 
   step_kwargs = dict(model=model, tx=tx, loss_config=config.loss, num_classes=info.num_classes,
                      class_weights=class_weights)
@@ -165,52 +150,69 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   logging.info("Training %s for %d steps (%d per epoch) on %d device(s).", info.dataset_name,
                total_steps, info.steps_per_epoch, mesh.size)
 
-  best_val = None
   interrupted = False
-  train_metrics = []
-  with _Preemption() as preemption:
-    for step in range(start_step + 1, total_steps + 1):
-      batch = next(train_iter)
-      in_pretraining = step <= schedule["autoencoder_pretrain_steps"]
-      step_fn = autoencoder_step if in_pretraining else joint_step
-      state, step_metrics = step_fn(state, batch, train_rng)
-      step_metrics = jax.device_get(step_metrics)
-      if not np.isfinite(step_metrics["loss"]):
-        checkpointer.wait()
-        writer.close()
-        raise NonFiniteLossError(
-            f"the loss became {step_metrics['loss']} at step {step}; stopping. The last good "
-            f"checkpoint (step {checkpointer.latest_step()}) is kept in {workdir}. Try a lower "
-            "config.optimizer.learning_rate or config.optimizer.grad_clip_norm.")
-      train_metrics.append(step_metrics)
+  train_metrics = []  # (step, metrics on the device) since the last log step.
+  first_fault_step = jax.device_put(train_state_lib.no_fault(), sharding.replicated(mesh))
+  try:
+    with preemption_lib.Preemption() as preemption:
+      for step in range(start_step + 1, total_steps + 1):
+        batch = next(train_iter)
+        in_pretraining = step <= schedule["autoencoder_pretrain_steps"]
+        step_fn = autoencoder_step if in_pretraining else joint_step
+        if step == start_step + 1 and jax.process_count() > 1:
+          # Compile on every host, then meet, before the step's first collective.
+          step_fn.lower(state, batch, train_rng, first_fault_step).compile()
+          sharding.sync_hosts("first train step compiled")
+        state, step_metrics = step_fn(state, batch, train_rng, first_fault_step)
+        first_fault_step = step_metrics.pop("first_fault_step")
+        train_metrics.append((step, step_metrics))
 
-      if step % schedule["log_every_steps"] == 0 or step == total_steps:
-        summary = {k: float(np.mean([m[k] for m in train_metrics])) for k in train_metrics[0]}
-        summary["learning_rate"] = float(lr_schedule(step - 1))
-        summary["phase"] = "autoencoder" if in_pretraining else "joint"
-        rate = writer.progress(step, total_steps, {k: v for k, v in summary.items() if k != "phase"})
-        if rate:
-          summary["steps_per_second"] = rate
-        writer.write(step, "train", summary)
-        train_metrics = []
+        is_log_step = step % schedule["log_every_steps"] == 0 or step == total_steps
+        is_eval_step = step % schedule["eval_every_steps"] == 0 or step == total_steps
+        is_checkpoint_step = step % schedule["checkpoint_every_steps"] == 0 or step == total_steps
+        stop = False
+        if is_log_step or is_eval_step or is_checkpoint_step or not preemption.needs_agreement:
+          stop = preemption.should_stop()  # A collective with several hosts: same steps on all.
+          is_checkpoint_step = is_checkpoint_step or stop
+        if is_log_step or is_eval_step or is_checkpoint_step:
+          # The only host syncs of the loop: the guard's flag, then (log steps) the metrics.
+          fault_step = int(jax.device_get(first_fault_step))
+          if fault_step >= 0:
+            checkpointer.wait()
+            writer.close()
+            raise NonFiniteLossError(_fault_message(fault_step, train_metrics, checkpointer, workdir))
 
-      if step % schedule["eval_every_steps"] == 0 or step == total_steps:
-        val_metrics, _ = evaluation.evaluate_batches(eval_step, state, data.eval_batches("val"),
-                                                     info.num_classes)
-        val_scalars = metrics_lib.scalar_metrics(val_metrics)
-        writer.write(step, "val", val_scalars)
-        logging.info("step %d val: accuracy %.4f, macro F1 %.4f, loss %.4f", step,
-                     val_scalars["accuracy"], val_scalars["macro_f1"], val_scalars["loss"])
-        checkpointer.save_best(step, state, val_scalars)
-        if best_val is None or val_scalars[config.checkpoint.best_metric] >= best_val[config.checkpoint.best_metric]:
-          best_val = dict(val_scalars, step=step)
+        if is_log_step:
+          train_metrics = [m for _, m in jax.device_get(train_metrics)]
+          train_metrics = [{k: v for k, v in m.items() if k != "finite"} for m in train_metrics]
+          summary = {k: float(np.mean([m[k] for m in train_metrics])) for k in train_metrics[0]}
+          summary["learning_rate"] = float(lr_schedule(step - 1))
+          summary["phase"] = "autoencoder" if in_pretraining else "joint"
+          rate = writer.progress(step, total_steps, {k: v for k, v in summary.items() if k != "phase"})
+          if rate:
+            summary["steps_per_second"] = rate
+          writer.write(step, "train", summary)
+          train_metrics = []
 
-      if (step % schedule["checkpoint_every_steps"] == 0 or step == total_steps
-          or preemption.requested):
-        checkpointer.save_latest(step, state, train_iter, force=True)
-      if preemption.requested:
-        interrupted = True
-        break
+        if is_eval_step:
+          val_metrics, _ = evaluation.evaluate_batches(eval_step, state, data.eval_batches("val"),
+                                                       info.num_classes)
+          val_scalars = metrics_lib.scalar_metrics(val_metrics)
+          writer.write(step, "val", val_scalars)
+          logging.info("step %d val: accuracy %.4f, macro F1 %.4f, loss %.4f", step,
+                       val_scalars["accuracy"], val_scalars["macro_f1"], val_scalars["loss"])
+          checkpointer.save_best(step, state, val_scalars)
+          if best_val is None or val_scalars[config.checkpoint.best_metric] >= best_val[config.checkpoint.best_metric]:
+            best_val = dict(val_scalars, step=step)
+
+        if is_checkpoint_step:
+          checkpointer.save_latest(step, state, train_iter, force=True)
+        if stop:
+          interrupted = True
+          break
+
+  finally:
+    train_iter.close()  # Stops the thread that reads batches ahead.
 
   checkpointer.wait()
   final = {"steps": int(jax.device_get(state.step)), "interrupted": interrupted}

@@ -204,3 +204,21 @@ def test_pytorch_conv_lstm_trains(channels_last):
   before = [p.detach().clone() for p in trainer.encoder.parameters()]
   assert np.isfinite(trainer.train_step(frames, np.array([1, 2])))
   assert not any(torch.equal(a, b) for a, b in zip(before, trainer.encoder.parameters()))
+
+
+def test_train_throughput_takes_the_compute_dtype():
+  row = train_throughput.measure("fer2013_cnn", "runlocal", batch_size=8, num_steps=1,
+                                 dtype="bfloat16")
+  assert row["dtype"] == "bfloat16" and row["mfu"] > 0
+  # On CPU "auto" is float32 (bfloat16 on GPU/TPU), for the model and the ceiling alike.
+  assert train_throughput.measure("fer2013_cnn", "runlocal", batch_size=8, num_steps=1,
+                                  with_ceiling=False)["dtype"] == "float32"
+
+
+def test_train_loop_benchmark_times_both_loops(tiny_data_dir, capsys):
+  from benchmarks import train_loop  # pylint: disable=g-import-not-at-top
+  assert train_loop.main(["--data_dir", str(tiny_data_dir), "--num_steps", "3",
+                          "--log_every_steps", "2"]) == 0
+  rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+  assert [r["mode"] for r in rows] == ["host_sync", "prefetch"]
+  assert all(r["steps_per_second"] > 0 and r["num_devices"] == 8 for r in rows)

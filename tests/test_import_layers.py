@@ -16,14 +16,17 @@ from tests import helpers
 LAYERS = (
     ("core", ("emo_jax.sharding", "emo_jax.metrics", "emo_jax.losses", "emo_jax.config_checks",
               "emo_jax.provenance")),
-    ("data", ("emo_jax.data", "emo_jax.input_pipeline", "tfds_cremad")),
+    ("data", ("emo_jax.data", "emo_jax.input_pipeline", "tfds_cremad",
+              "emo_jax.device_prefetch")),
     ("models", ("emo_jax.models",)),
     # Runs a model over data without training it: the one evaluation pass, reports and
     # ablations, cached encoder features, loading finished runs and shipped weights.
     ("evaluation", ("emo_jax.evaluation", "emo_jax.analysis", "emo_jax.feature_cache",
                     "emo_jax.checkpoints", "emo_jax.bundled")),
     ("training", ("emo_jax.trainer", "emo_jax.train_state", "emo_jax.optimizers",
-                  "emo_jax.train_checkpoints", "emo_jax.metric_writers", "emo_jax.training")),
+                  "emo_jax.train_checkpoints", "emo_jax.metric_writers", "emo_jax.training",
+                  "emo_jax.preemption", "emo_jax.resume", "emo_jax.preflight",
+                  "emo_jax.console_logging")),
     ("entry points", ("emo_jax.train", "emo_jax.evaluate", "emo_jax.predict", "emo_jax.export",
                       "emo_jax.video", "emo_jax.demo", "emo_jax.bundle")),
 )

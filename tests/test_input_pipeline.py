@@ -445,3 +445,16 @@ def test_cremad_through_the_tfds_builder(cremad_builder, spec):
       np.testing.assert_array_equal(np.asarray(batch["label"])[mask],
                                     index["label"][np.asarray(batch["index"])[mask]])
     assert sorted(seen) == packed.indices[part].tolist()
+
+
+def test_training_reads_decode_only_the_fields_batches_hold(tiny_data_dir):
+  packed = sources_lib.load_packed_dataset("cremad/synthetic_tiny", tiny_data_dir, "holdout")
+  record = packed.sources["train"][int(packed.indices["train"][0])]
+  # No audio, strings or metadata: they never reach a batch.
+  assert set(record) == set(sources_lib.CREMAD_FIELDS)
+  assert record["frames"].dtype == np.uint8 and record["vote_distribution"].shape == (6,)
+  import tfds_cremad  # pylint: disable=g-import-not-at-top
+  full = tfds_cremad.load_builder("cremad/synthetic_tiny", tiny_data_dir).as_data_source("all")
+  for i in range(len(full)):
+    np.testing.assert_array_equal(packed.sources["train"][i]["frames"], full[i]["frames"])
+    assert packed.sources["train"][i]["label"] == full[i]["label"]

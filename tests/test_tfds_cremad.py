@@ -224,3 +224,44 @@ def test_a_synthetic_tree_of_an_older_generator_is_generated_again(tmp_path):
   assert cremad.synthetic_tree(config, tmp_path, num_workers=0) == root
   assert flv.exists()  # Written again by the current generator.
   assert json.loads(marker.read_text())["version"] == synthetic.GENERATOR_VERSION
+
+
+def test_packing_fingerprint_follows_what_is_packed(monkeypatch):
+  from emo_jax.data import faces
+  from emo_jax.data import synthetic
+  from tfds_cremad import cremad as cremad_builder
+  config = next(c for c in cremad_builder.Cremad.BUILDER_CONFIGS if c.name == "synthetic_tiny")
+  other = next(c for c in cremad_builder.Cremad.BUILDER_CONFIGS if c.name == "synthetic_g8_64")
+  before = cremad_builder.packing_fingerprint(config)
+  assert before == cremad_builder.packing_fingerprint(config)
+  assert before != cremad_builder.packing_fingerprint(other)
+  for module, name, value in ((synthetic, "GENERATOR_VERSION", synthetic.GENERATOR_VERSION + 1),
+                              (faces, "FALLBACK_SIDE_SHARE", 0.5),
+                              (cremad_builder, "PACKING_CODE_VERSION", 99)):
+    with monkeypatch.context() as patch:
+      patch.setattr(module, name, value)
+      assert cremad_builder.packing_fingerprint(config) != before, name
+
+
+def test_a_stale_packed_set_is_refused_or_rebuilt(tmp_path, monkeypatch):
+  import ml_collections
+  from emo_jax import input_pipeline
+  from tfds_cremad import cremad as cremad_builder
+  data_config = ml_collections.ConfigDict({"dataset": "cremad/synthetic_tiny",
+                                           "data_dir": str(tmp_path)})
+  input_pipeline.build_if_missing(data_config)
+  builder = tfds_cremad.load_builder("cremad/synthetic_tiny", tmp_path)
+  fingerprint = tfds_cremad.loading.packed_fingerprint(builder)
+  assert fingerprint and not tfds_cremad.is_stale(builder)
+  from emo_jax.input_pipeline import sources
+  packed = sources.load_packed_dataset("cremad/synthetic_tiny", tmp_path, "holdout")
+  assert packed.version == f"1.0.0+{fingerprint}"
+
+  monkeypatch.setattr(cremad_builder, "PACKING_CODE_VERSION", cremad_builder.PACKING_CODE_VERSION + 1)
+  builder = tfds_cremad.make_builder("cremad/synthetic_tiny", tmp_path)
+  assert tfds_cremad.is_stale(builder) and not tfds_cremad.is_built(builder)
+  with pytest.raises(tfds_cremad.DatasetStaleError, match="--overwrite"):
+    tfds_cremad.load_builder("cremad/synthetic_tiny", tmp_path)
+  input_pipeline.build_if_missing(data_config)  # A synthetic set is simply packed again.
+  builder = tfds_cremad.load_builder("cremad/synthetic_tiny", tmp_path)
+  assert tfds_cremad.loading.packed_fingerprint(builder) not in (None, fingerprint)

@@ -96,6 +96,11 @@ def main(argv=None) -> int:
     print(f"{builder.info.full_name} is already built in {builder.data_path}; pass "
           "--overwrite to rebuild it.")
     return 0
+  if loading.is_stale(builder) and not args.overwrite:
+    print(f"error: {builder.info.full_name} in {builder.data_path} was packed by other code or "
+          "parameters (see 'packing' in its metadata.json); pass --overwrite to rebuild it.",
+          file=sys.stderr)
+    return 1
   mode = (tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS if args.overwrite
           else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
   download_config = tfds.download.DownloadConfig(manual_dir=args.manual_dir,

@@ -26,6 +26,42 @@ NO_VOTE = cremad_data.NO_VOTE
 _SYNTHETIC_MARKER = ".complete"
 
 
+# Bump when what the builder writes changes for the same config and sources (features,
+# decoding, frame sampling, cropping, clip selection): a packed set records the
+# fingerprint of everything its content depends on, and a stale one is rebuilt or refused.
+PACKING_CODE_VERSION = 2
+_CONFIG_FIELDS = ("num_frames", "size", "grayscale", "synthetic", "num_actors",
+                  "clips_per_actor", "seed", "source_frame_size")
+
+
+def packing_inputs(config: "CremadConfig") -> dict:
+  """Everything a packed set's content depends on besides the source files themselves."""
+  import inspect  # pylint: disable=g-import-not-at-top
+  from emo_jax.data import faces  # pylint: disable=g-import-not-at-top
+  crop_defaults = {name: p.default for name, p in
+                   inspect.signature(faces.crop_faces).parameters.items()
+                   if p.default is not inspect.Parameter.empty}
+  inputs = {
+      "code_version": PACKING_CODE_VERSION,
+      "config": {name: getattr(config, name) for name in _CONFIG_FIELDS},
+      "sample_rate": SAMPLE_RATE,
+      "crop": {"detect_height": faces.DETECT_HEIGHT,
+               "fallback_side_share": faces.FALLBACK_SIDE_SHARE,
+               "fallback_centre_y_share": faces.FALLBACK_CENTRE_Y_SHARE, **crop_defaults},
+  }
+  if config.synthetic:
+    from emo_jax.data import synthetic  # pylint: disable=g-import-not-at-top
+    inputs["generator_version"] = synthetic.GENERATOR_VERSION
+  return json.loads(json.dumps(inputs, default=list))
+
+
+def packing_fingerprint(config: "CremadConfig") -> str:
+  """12 hex digits of a hash of `packing_inputs(config)`."""
+  import hashlib  # pylint: disable=g-import-not-at-top
+  text = json.dumps(packing_inputs(config), sort_keys=True)
+  return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 class MissingSourceError(FileNotFoundError):
   """The CREMA-D clone (manual dir) to build from is missing or incomplete."""
 
@@ -234,6 +270,8 @@ class Cremad(tfds.core.GeneratorBasedBuilder):
     clips = [clip for clip in found if clip.name not in cremad_data.BROKEN_CLIPS]
     metadata = cremad_data.load_metadata(root, require_all=not config.synthetic)
     self.info.metadata.update({
+        "packing": packing_inputs(config),
+        "packing_fingerprint": packing_fingerprint(config),
         "source": source,
         "num_clips_found": len(found),
         "excluded_broken_clips": sorted(c.name for c in found if c not in clips),

@@ -31,13 +31,17 @@ Batches are dicts of `jax.Array`s with the global batch size B on the leading ax
   split (-1 for padding), to join predictions with metadata (actor, clip name).
 Audio and strings never leave the host.
 
-Each host reads its own `1 / process_count` of the records (every `process_count`-th
-one) in batches of `B / process_count`, and `emo_jax.sharding` assembles the global
-arrays. Training is endless and reshuffled every epoch, deterministically from the
-seed; the returned `grain.DatasetIterator` has `get_state()` / `set_state()` (and works
-with `grain.checkpoint.CheckpointSave` in Orbax), so a resumed run continues the same
-order. Every host has the same number of train steps (hosts drop at most
-`process_count - 1` records) and of evaluation batches (padded, `mask` False).
+Training batches are global: batch b of an epoch is positions `b * B ...` of that
+epoch's seeded permutation of the train records, and each host reads and augments its
+own `B / process_count` rows of it (augmentations are seeded per epoch and position), so
+the batches are the same whatever the number of hosts. The last `N mod B` records of
+each epoch's permutation are dropped. Evaluation splits the records over the hosts
+(every `process_count`-th one) and pads, so every host has the same number of batches
+(`mask` False), and `emo_jax.sharding` assembles the global arrays. Training is endless
+and reshuffled every epoch, deterministically from the seed; the returned iterator
+has `get_state()` / `set_state()` (and works with `grain.checkpoint.CheckpointSave` in
+Orbax), so a resumed run continues the same order.
 """
+from emo_jax.input_pipeline.datasets import build_if_missing
 from emo_jax.input_pipeline.datasets import create_datasets
 from emo_jax.input_pipeline.datasets import Datasets

@@ -1,6 +1,8 @@
 """The data of one run: `create_datasets(config.data, mesh, seed) -> Datasets` (info, train, eval)."""
 import copy
 import dataclasses
+import logging
+import shutil
 from typing import Any, Iterator, Mapping
 
 import grain
@@ -9,6 +11,8 @@ import ml_collections
 import numpy as np
 from jax.sharding import Mesh
 
+from emo_jax import device_prefetch as device_prefetch_lib
+from emo_jax import sharding
 from emo_jax.data import augment as augment_lib
 from emo_jax.input_pipeline import iterators
 from emo_jax.input_pipeline import records as records_lib
@@ -53,7 +57,7 @@ class Datasets:
     self._seed = seed if data_config.shuffle_seed == -1 else data_config.shuffle_seed
     self._augment = augment_lib.AugmentConfig.from_mapping(data_config.augment)
     train_indices = packed.indices["train"]
-    per_host = iterators.host_batch_size(data_config.batch_size, mesh, "batch_size")
+    iterators.host_batch_size(data_config.batch_size, mesh, "batch_size")
     iterators.host_batch_size(data_config.eval_batch_size, mesh, "eval_batch_size")
     if not len(train_indices):
       raise ValueError(f"{packed.name}: split {data_config.split!r} has no train records")
@@ -68,7 +72,7 @@ class Datasets:
         train_label_counts=np.asarray(packed.train_label_counts),
         batch_size=data_config.batch_size,
         eval_batch_size=data_config.eval_batch_size,
-        steps_per_epoch=len(train_indices) // jax.process_count() // per_host,
+        steps_per_epoch=len(train_indices) // data_config.batch_size,
         eval_steps={part: iterators.num_eval_batches(len(ids), data_config.eval_batch_size)
                     for part, ids in packed.indices.items()})
 
@@ -86,13 +90,16 @@ class Datasets:
   def eval_parts(self) -> tuple[str, ...]:
     return tuple(part for part in self.packed.indices if part != "train")
 
-  def train_iterator(self, num_epochs: int | None = None) -> grain.DatasetIterator:
+  def train_iterator(self, num_epochs: int | None = None,
+                     device_prefetch: int = device_prefetch_lib.DEFAULT_SIZE
+                     ) -> grain.DatasetIterator:
     """A fresh checkpointable train iterator (endless unless `num_epochs` is given)."""
     return iterators.train_iterator(
         self.packed.sources["train"], self.packed.indices["train"], mesh=self._mesh,
         batch_size=self._config.batch_size, num_classes=self.packed.num_classes,
         seed=self._seed, augment_config=self._augment, num_epochs=num_epochs,
-        worker_count=self._config.worker_count, prefetch=self._config.prefetch)
+        worker_count=self._config.worker_count, prefetch=self._config.prefetch,
+        device_prefetch=device_prefetch)
 
   def eval_batches(self, part: str) -> Iterator[dict[str, jax.Array]]:
     """A fresh pass over `part` ("val", "test", or "train" without augmentation)."""
@@ -103,6 +110,24 @@ class Datasets:
         self.packed.sources[part], self.packed.indices[part], mesh=self._mesh,
         batch_size=self._config.eval_batch_size, num_classes=self.packed.num_classes,
         prefetch=self._config.prefetch)
+
+
+def build_if_missing(data_config: ml_collections.ConfigDict):
+  """Packs `data_config.dataset` into `data_config.data_dir` unless it is there already.
+
+  With several hosts, process 0 builds while the others wait (they share the data dir).
+  """
+  import tfds_cremad  # pylint: disable=g-import-not-at-top
+  builder = tfds_cremad.make_builder(data_config.dataset, data_config.data_dir)
+  if jax.process_index() == 0 and not tfds_cremad.is_built(builder):
+    if tfds_cremad.is_stale(builder):
+      logging.warning("%s in %s was packed by other code or parameters; building it again.",
+                      data_config.dataset, builder.data_path)
+      shutil.rmtree(builder.data_path)
+    logging.info("Building %s in %s (first use; later runs reuse it).", data_config.dataset,
+                 data_config.data_dir)
+    builder.download_and_prepare()
+  sharding.sync_hosts(f"built {data_config.dataset}")
 
 
 def create_datasets(data_config: ml_collections.ConfigDict, mesh: Mesh, seed: int) -> Datasets:

@@ -13,10 +13,15 @@ import jax
 import numpy as np
 from jax.sharding import Mesh
 
+from emo_jax import device_prefetch as device_prefetch_lib
 from emo_jax import sharding
 from emo_jax.data import augment as augment_lib
 from emo_jax.data import feature_augment
 from emo_jax.input_pipeline import records as records_lib
+
+
+# "Endless" training: far more epochs than any run takes, as a finite dataset length.
+ENDLESS_EPOCHS = 2**40
 
 
 def host_batch_size(global_batch_size: int, mesh: Mesh, name: str = "batch_size") -> int:
@@ -48,17 +53,46 @@ def host_shard(indices: np.ndarray, equal_sizes: bool) -> np.ndarray:
 
 
 class _ReadTrainExample:
-  """position, rng -> augmented example of this host's record at `position` (picklable)."""
+  """Element k of this host's stream of train examples -> the augmented example (picklable).
+
+  Element k is row `k % per_host` of this host's share of global batch `k // per_host`.
+  Global batch b of an epoch holds positions `b * batch_size ...` of that epoch's
+  permutation of the train records (seeded by (seed, epoch)), and host h reads rows
+  `h * per_host ...` of it. Each example's augmentation is drawn from (seed, epoch,
+  position). So the global batches do not depend on how many hosts read them: one host
+  with 8 devices trains on exactly what 2 hosts with 4 devices each do.
+  """
 
   def __init__(self, source, record_indices: np.ndarray, num_classes: int,
-               augment_config: augment_lib.AugmentConfig):
+               augment_config: augment_lib.AugmentConfig, *, seed: int, batch_size: int,
+               per_host: int, host_index: int):
     self._source = source
-    self._record_indices = record_indices
+    self._record_indices = np.asarray(record_indices)
     self._num_classes = num_classes
     self._augment_config = augment_config
+    self._seed = seed
+    self._batch_size = batch_size
+    self._per_host = per_host
+    self._host_index = host_index
+    self.steps_per_epoch = len(self._record_indices) // batch_size
+    self._permutations = {}  # epoch -> permutation; the last two epochs only.
 
-  def __call__(self, position: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    record = self._source[int(self._record_indices[position])]
+  def _permutation(self, epoch: int) -> np.ndarray:
+    permutation = self._permutations.get(epoch)
+    if permutation is None:
+      permutation = np.random.default_rng([self._seed, epoch]).permutation(
+          len(self._record_indices))
+      # Replaced, not mutated: grain reads with several threads.
+      self._permutations = {e: p for e, p in self._permutations.items() if e == epoch - 1}
+      self._permutations[epoch] = permutation
+    return permutation
+
+  def __call__(self, element: int) -> dict[str, np.ndarray]:
+    batch, row = divmod(int(element), self._per_host)
+    epoch, batch_in_epoch = divmod(batch, self.steps_per_epoch)
+    position = batch_in_epoch * self._batch_size + self._host_index * self._per_host + row
+    record = self._source[int(self._record_indices[self._permutation(epoch)[position]])]
+    rng = np.random.default_rng([self._seed, epoch, position])
     example = records_lib.format_example(record, self._num_classes)
     if "frame_features" in example:
       example["frame_features"] = feature_augment.augment_features(record, rng,
@@ -89,11 +123,6 @@ def _read_options(prefetch: int) -> grain.ReadOptions:
   return grain.ReadOptions(num_threads=prefetch, prefetch_buffer_size=prefetch)
 
 
-def _host_seed(seed: int) -> int:
-  """A grain seed (< 2**32) that differs between hosts, so their augmentations do."""
-  return int(np.random.SeedSequence([seed, jax.process_index()]).generate_state(1)[0])
-
-
 def _allow_grain_flags_unparsed() -> None:
   """Lets grain's worker processes start outside an absl app (scripts, tests).
 
@@ -108,7 +137,9 @@ def _allow_grain_flags_unparsed() -> None:
 def train_iterator(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size: int,
                    num_classes: int, seed: int, augment_config=None,
                    num_epochs: int | None = None, worker_count: int = 0,
-                   prefetch: int = 2) -> grain.DatasetIterator:
+                   prefetch: int = 2,
+                   device_prefetch: int = device_prefetch_lib.DEFAULT_SIZE
+                   ) -> grain.DatasetIterator:
   """Shuffled, augmented global train batches; `num_epochs=None` repeats forever.
 
   Args:
@@ -122,28 +153,34 @@ def train_iterator(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size
     num_epochs: passes over the data, or None for endless.
     worker_count: grain worker processes (0: threads in this process).
     prefetch: batches read ahead per process.
+    device_prefetch: batches copied to the devices ahead, in a background thread; 0
+      copies each batch in the thread that asks for it.
 
   Returns:
     A checkpointable iterator of dicts of `jax.Array`s (`TRAIN_KEYS`); the last
     incomplete batch of every epoch is dropped.
   """
   per_host = host_batch_size(batch_size, mesh, "batch_size")
-  shard = host_shard(record_indices, equal_sizes=True)
-  if len(shard) < per_host:
+  if len(record_indices) < batch_size:
     raise ValueError(
         f"the train part has {len(record_indices)} records, fewer than one batch of "
         f"{batch_size} (config.data.batch_size); lower the batch size")
-  reader = _ReadTrainExample(source, shard, num_classes,
-                             augment_lib.AugmentConfig.from_mapping(augment_config))
-  dataset = (grain.MapDataset.range(len(shard)).seed(_host_seed(seed)).shuffle()
-             .random_map(reader).batch(per_host, drop_remainder=True)
-             .repeat(num_epochs).to_iter_dataset(_read_options(prefetch)))
+  reader = _ReadTrainExample(source, record_indices, num_classes,
+                             augment_lib.AugmentConfig.from_mapping(augment_config),
+                             seed=seed, batch_size=batch_size, per_host=per_host,
+                             host_index=jax.process_index())
+  num_elements = reader.steps_per_epoch * per_host * (num_epochs or ENDLESS_EPOCHS)
+  dataset = (grain.MapDataset.range(num_elements).map(reader)
+             .batch(per_host, drop_remainder=True).to_iter_dataset(_read_options(prefetch)))
   if worker_count > 0:
     _allow_grain_flags_unparsed()
     dataset = dataset.mp_prefetch(grain.MultiprocessingOptions(
         num_workers=worker_count, per_worker_buffer_size=max(prefetch, 1)))
   to_global = functools.partial(sharding.host_local_batch_to_global, mesh=mesh)
-  return iter(dataset.map(to_global))
+  if not device_prefetch:
+    return iter(dataset.map(to_global))
+  # Read, augmented and copied to the devices in a background thread, ahead of the step.
+  return device_prefetch_lib.DevicePrefetchIterator(iter(dataset), to_global, device_prefetch)
 
 
 def eval_batches(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size: int,
