@@ -21,10 +21,12 @@ def check_data_and_model(config: ml_collections.ConfigDict, mesh):
     frames_shape, num_classes = tfds_cremad.example_spec(dataset)
   except ValueError as e:
     raise config_checks.ConfigError(f"config.data.dataset={dataset!r}: {e}") from None
-  if tfds_cremad.loading.full_name(dataset) == "fer2013":
-    if config.data.split != sources.FER2013_SPLIT:
-      raise config_checks.ConfigError(f"config.data.split={config.data.split!r}: fer2013 has fixed splits; "
-                        f"use {sources.FER2013_SPLIT!r}")
+  builder_class, _ = tfds_cremad.loading.resolve_name(dataset)
+  if getattr(builder_class, "FIXED_PARTS", None):
+    if config.data.split != sources.FIXED_SPLIT:
+      raise config_checks.ConfigError(
+          f"config.data.split={config.data.split!r}: {builder_class.name} has fixed splits; "
+          f"use {sources.FIXED_SPLIT!r}")
   else:
     try:
       splits.parse_split_spec(config.data.split)

@@ -14,12 +14,9 @@ from tfds_cremad.affectnet import AffectNetConfig
 from tfds_cremad.cremad import Cremad
 from tfds_cremad.cremad import CremadConfig
 from tfds_cremad.fer2013 import Fer2013
-<<<<<<< HEAD
+from tfds_cremad.field_source import FieldSource
 from tfds_cremad.folder import Folder
 from tfds_cremad.folder import FolderConfig
-=======
-from tfds_cremad.field_source import FieldSource
->>>>>>> d8b87bbda8470b668e594beb052cfb8542a509e4
 from tfds_cremad.loading import dataset_names
 from tfds_cremad.loading import DatasetNotBuiltError
 from tfds_cremad.loading import DatasetStaleError

@@ -13,17 +13,15 @@ import numpy as np
 
 from emo_jax.data import splits
 
-<<<<<<< HEAD
 # The split spec of datasets with fixed stored splits (fer2013, affectnet).
 FIXED_SPLIT = "standard"
-=======
-# FER2013's own splits, by the part the trainer asks for.
-# The record fields `records.format_example` reads; the others (audio, strings) are not decoded.
-CREMAD_FIELDS = ("frames", "label", "vote_distribution")
-FER2013_FIELDS = ("image", "label")
-FER2013_SPLIT = "standard"
-FER2013_PARTS = {"train": "train", "val": "public_test", "test": "private_test"}
->>>>>>> d8b87bbda8470b668e594beb052cfb8542a509e4
+# The record fields `records.format_example` reads, where a dataset has them; the others
+# (audio, strings, valence and arousal) are not decoded in training.
+RECORD_FIELDS = ("frames", "image", "label", "vote_distribution")
+
+
+def _read_fields(builder) -> tuple[str, ...]:
+  return tuple(f for f in RECORD_FIELDS if f in builder.info.features)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +70,7 @@ def _actor_split_parts(builder, split: str | None) -> tuple[Any, dict[str, np.nd
   """(records, part -> record indices, train label counts) of a dataset split by actor."""
   import tfds_cremad  # pylint: disable=g-import-not-at-top
   # "all": every record, in index order; only the fields batches hold are decoded.
-  source = tfds_cremad.FieldSource(builder, "all", CREMAD_FIELDS)
+  source = tfds_cremad.FieldSource(builder, "all", _read_fields(builder))
   index = tfds_cremad.load_index(builder)
   if split is None:
     indices = {"train": np.arange(len(source))}
@@ -88,18 +86,11 @@ def _fixed_parts(builder, split: str | None) -> tuple[dict, dict[str, np.ndarray
   fixed = builder.FIXED_PARTS
   if split not in (None, FIXED_SPLIT):
     raise ValueError(
-<<<<<<< HEAD
         f"config.data.split={split!r}: {builder.name} has fixed splits; use "
         f"{FIXED_SPLIT!r} ({', '.join(f'{p} = {s}' for p, s in fixed.items())})")
   parts = fixed if split else {"train": fixed["train"]}
-  sources = {part: builder.as_data_source(split=tfds_split)
-=======
-        f"config.data.split={split!r}: fer2013 has fixed splits; use "
-        f"{FER2013_SPLIT!r} ({', '.join(f'{p} = {s}' for p, s in FER2013_PARTS.items())})")
-  parts = FER2013_PARTS if split else {"train": FER2013_PARTS["train"]}
   import tfds_cremad  # pylint: disable=g-import-not-at-top
-  sources = {part: tfds_cremad.FieldSource(builder, tfds_split, FER2013_FIELDS)
->>>>>>> d8b87bbda8470b668e594beb052cfb8542a509e4
+  sources = {part: tfds_cremad.FieldSource(builder, tfds_split, _read_fields(builder))
              for part, tfds_split in parts.items()}
   indices = {part: np.arange(len(source)) for part, source in sources.items()}
   class_names = builder.info.features["label"].names
@@ -142,16 +133,9 @@ def load_packed_dataset(dataset: str, data_dir: str, split: str | None) -> Packe
 
 def packed_from_builder(builder, split: str | None) -> PackedDataset:
   """`load_packed_dataset` for an already opened, built TFDS builder."""
-<<<<<<< HEAD
+  import tfds_cremad  # pylint: disable=g-import-not-at-top
   if getattr(builder, "FIXED_PARTS", None):
     sources, indices, counts = _fixed_parts(builder, split)
-=======
-  import tfds_cremad  # pylint: disable=g-import-not-at-top
-  if builder.name == "cremad":
-    sources, indices, counts = _cremad_parts(builder, split)
-  elif builder.name == "fer2013":
-    sources, indices, counts = _fer2013_parts(builder, split)
->>>>>>> d8b87bbda8470b668e594beb052cfb8542a509e4
   else:
     sources, indices, counts = _actor_split_parts(builder, split)
   name = builder.name + (f"/{builder.builder_config.name}" if builder.builder_config else "")
