@@ -115,7 +115,10 @@ def extension_of(filename: str) -> str:
 def display_name(filename: str) -> str:
   """The client's filename made safe to show: its last component, printable, short."""
   name = filename.replace("\\", "/").rsplit("/", 1)[-1]
-  name = "".join(c if c.isprintable() else "?" for c in name)[:80]
+  name = "".join(c if c.isprintable() else "?" for c in name)
+  if len(name) > 80:
+    stem, extension = os.path.splitext(name)
+    name = stem[:60] + "..." + extension[:10]
   return name or "upload"
 
 

@@ -64,7 +64,7 @@ def create_app(run: checkpoints.LoadedRun, upload_root: str,
     """The request body is the file itself; its name (for the extension) is `X-Filename`."""
     raw_name = urllib.parse.unquote(request.headers.get("x-filename", ""), errors="replace")
     name = limits_lib.display_name(raw_name)
-    extension = limits_lib.extension_of(name)
+    extension = limits_lib.extension_of(raw_name)
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limits.max_upload_bytes:
       raise limits_lib.RequestError(413, f"The upload ({int(length) / 2**20:.0f} MB) is larger "
