@@ -1,5 +1,7 @@
 """Bad uploads to the live demo server: each gets a message and a status below 500, none is kept."""
 import concurrent.futures
+import contextlib
+import json
 import struct
 import zlib
 
@@ -141,3 +143,45 @@ def test_many_uploads_at_once_are_queued_or_told_busy(server, media):
   good = _post(url, "good.mp4", media["good"])
   assert good.status_code == 200 and good.json()["faces"], good.text
   assert not any(uploads.iterdir()), list(uploads.iterdir())
+
+
+def _frame(time_s: float, jpeg: bytes) -> bytes:
+  return struct.pack("<d", time_s) + jpeg
+
+
+def test_bad_webcam_frames_get_messages_and_good_ones_labels(server):
+  from websockets.sync import client  # pylint: disable=g-import-not-at-top
+  url, _ = server
+  live_url = url.replace("http://", "ws://") + "/api/live"
+  frames = synthetic.one_face(6, (320, 240)).frames
+  jpegs = [cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR))[1].tobytes() for f in frames]
+  bad = ["a text message", b"", b"\0" * 4, _frame(float("nan"), jpegs[0]),
+         _frame(-1.0, jpegs[0]), _frame(0.0, b"not a jpeg"), _frame(0.0, b"\xff" * 1_200_000),
+         _frame(0.0, cv2.imencode(".png", np.zeros((3000, 4000, 3), np.uint8))[1].tobytes())]
+  with client.connect(live_url, max_size=None) as socket:
+    for message in bad:
+      socket.send(message)
+      reply = json.loads(socket.recv(timeout=TIMEOUT_S))
+      assert len(reply.get("error", "")) > 8, (message[:20], reply)
+    for k, jpeg in enumerate(jpegs):
+      socket.send(_frame(0.1 * k, jpeg))
+      reply = json.loads(socket.recv(timeout=TIMEOUT_S))
+    # A face is reported from its third detection, with its smoothed label.
+    assert [face["track_id"] for face in reply["faces"]] == [1], reply
+    assert reply["faces"][0]["label"] in json.loads(httpx.get(f"{url}/api/info").text)[
+        "class_names"]
+  print(f"{len(bad)} bad webcam messages answered")
+
+
+def test_webcam_sessions_beyond_the_limit_are_told_busy(server):
+  from websockets.sync import client  # pylint: disable=g-import-not-at-top
+  url, _ = server
+  live_url = url.replace("http://", "ws://") + "/api/live"
+  jpeg = cv2.imencode(".jpg", np.zeros((48, 64, 3), np.uint8))[1].tobytes()
+  with contextlib.ExitStack() as stack:
+    for _ in range(2):  # --max_live_sessions 2 (the default)
+      socket = stack.enter_context(client.connect(live_url))
+      socket.send(_frame(0.0, jpeg))
+      assert json.loads(socket.recv(timeout=TIMEOUT_S))["faces"] == []
+    with client.connect(live_url) as third:
+      assert "busy" in json.loads(third.recv(timeout=TIMEOUT_S))["error"]

@@ -152,7 +152,10 @@ def check_image(path: str, name: str, max_pixels: int):
   try:
     with Image.open(path) as image:
       width, height = image.size
-  except (OSError, ValueError, Image.DecompressionBombError) as e:
+  except Image.DecompressionBombError as e:
+    raise RequestError(413, f"{name}: the image is far larger than the limit of "
+                       f"{max_pixels / 1e6:.1f} megapixels ({e})") from e
+  except (OSError, ValueError) as e:
     raise RequestError(422, f"{name}: cannot read it as an image ({type(e).__name__}); "
                        "is it a complete PNG, JPEG or WebP file?") from e
   if width * height > max_pixels:

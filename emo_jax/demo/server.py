@@ -104,7 +104,14 @@ def create_app(run: checkpoints.LoadedRun, upload_root: str,
     try:
       session = await anyio.to_thread.run_sync(analysis.LiveSession, run, smoothing_s)
       while True:
-        message = await websocket.receive_bytes()
+        received = await websocket.receive()
+        if received["type"] == "websocket.disconnect":
+          break
+        message = received.get("bytes")
+        if message is None:
+          await websocket.send_json({"error": "send frames as binary messages: an 8-byte "
+                                     "float64 time, then a JPEG"})
+          continue
         if len(message) > limits.max_live_frame_kb * 1024 + _LIVE_HEADER.size:
           await websocket.send_json({"error": "frame too large"})
           continue
@@ -121,7 +128,7 @@ def create_app(run: checkpoints.LoadedRun, upload_root: str,
         except ValueError as e:
           result = {"error": str(e)}
         await websocket.send_json(result)
-    except (fastapi.WebSocketDisconnect, asyncio.CancelledError, KeyError):
+    except (fastapi.WebSocketDisconnect, asyncio.CancelledError):
       pass
     finally:
       live_sessions["count"] -= 1
