@@ -68,6 +68,11 @@ def _upload(page, url, path):
   timeline = page.locator("#timeline")
   # The timeline image has decoded (naturalWidth > 0), not merely been given a source.
   assert timeline.evaluate("img => img.complete && img.naturalWidth") > 100
+  if not page.locator("#annotated-video").is_hidden():
+    # Chromium decodes the annotated mp4 (H.264) and has shown the frame the page seeks to.
+    page.wait_for_function("(v) => v.readyState >= 2 && v.currentTime > 0 && !v.seeking",
+                           arg=page.locator("#annotated-video").element_handle(),
+                           timeout=30_000)
   return labels
 
 

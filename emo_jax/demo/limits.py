@@ -194,7 +194,7 @@ class LimitedSource(source_lib.Source):
         raise source_lib.SourceError(
             f"{self.name}: the video runs past the limit of {self.limits.max_video_s:.0f} s; "
             "only the start was analysed")
-      if time.monotonic() > deadline:
+      if frame.index > 0 and time.monotonic() > deadline:  # Always show something.
         raise TimeLimitReached(
             f"{self.name}: the analysis reached its time limit of "
             f"{self.limits.analysis_time_limit_s:.0f} s at {frame.time:.1f} s into the video; "
