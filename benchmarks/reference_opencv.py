@@ -10,7 +10,7 @@ benchmarks/decode.py's opencv_seek), then per frame: grey, Haar cascade on the f
 frame (the tutorial's scaleFactor=1.3, minNeighbors=5), largest face, resized to
 112x112 (the whole frame where none is found). This project instead decodes and crops
 once into TFDS array_record records and reads them with the grain input pipeline
-(`emo_jax.input_pipeline.train_iterator`: read, train augmentation, batch, hand to the
+(`emo_jax.input_pipeline.iterators.train_iterator`: read, train augmentation, batch, hand to the
 device). Both paths are timed on the same clips (the six real CREMA-D clips in
 ../shared/data/cremad, or any CREMA-D-like root), packed once first (not timed): one
 warm-up pass, then the median over passes of clips per second. ~1 min on 2 CPU cores
@@ -29,8 +29,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from benchmarks import decode as decode_benchmark
-from benchmarks import input_pipeline as input_pipeline_benchmark
-from emo_jax import input_pipeline
+from benchmarks import pipeline_throughput
+from emo_jax.input_pipeline import iterators
+from emo_jax.input_pipeline import sources as sources_lib
 from emo_jax import sharding
 from emo_jax.data import faces
 from tfds_cremad import cremad
@@ -60,7 +61,7 @@ def pack_clips(root: pathlib.Path, data_dir: pathlib.Path):
   builder = cremad.Cremad(config=config, data_dir=data_dir, num_workers=0, verify="off")
   builder.download_and_prepare(
       download_config=tfds.download.DownloadConfig(manual_dir=root))
-  return input_pipeline.packed_from_builder(builder, split=None)
+  return sources_lib.packed_from_builder(builder, split=None)
 
 
 def _time_reference(paths: list[str], repetitions: int) -> list[float]:
@@ -84,11 +85,11 @@ def _time_pipeline(packed, batch_size: int, num_batches: int, repetitions: int,
   boundary, a stall a real epoch (thousands of clips) pays once.
   """
   source, indices = packed.sources["train"], np.tile(packed.indices["train"], 16)
-  iterator = input_pipeline.train_iterator(
+  iterator = iterators.train_iterator(
       source, indices, mesh=sharding.create_mesh(1), batch_size=batch_size,
       num_classes=packed.num_classes, seed=0, worker_count=worker_count, prefetch=2,
-      augment_config=input_pipeline_benchmark.TRAIN_AUGMENT)
-  return input_pipeline_benchmark.timed_passes(iterator, 2, repetitions, num_batches)
+      augment_config=pipeline_throughput.TRAIN_AUGMENT)
+  return pipeline_throughput.timed_passes(iterator, 2, repetitions, num_batches)
 
 
 def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None) -> list[dict]:

@@ -20,7 +20,7 @@ be compared with one on cached encoder features (run the encoder once, train on 
 features), which its frozen encoder allows. Our frozen step is also timed fed by the
 real input pipeline, for the whole-epoch comparison (benchmarks/summary.py). That
 protocol is this project's with `configs/resnet_ae_lstm.py:cached`
-(emo_jax/feature_cache.py), timed at the same batch and input by
+(emo_jax/feature_cache/), timed at the same batch and input by
 `cached_features_epoch`: the cache build per clip and the train step on the cached
 features, against the reference's frozen step (encoder + head), which it runs every epoch.
 PyTorch is optional (`pip install -e .[bench]`); without it the rows say it was skipped.
@@ -39,11 +39,12 @@ import jax
 import numpy as np
 
 from benchmarks import flops
-from benchmarks import input_pipeline as input_pipeline_benchmark
+from benchmarks import pipeline_throughput
 from benchmarks import reference_pytorch_models
 from benchmarks import train_throughput
-from emo_jax import feature_cache
-from emo_jax import input_pipeline
+from emo_jax.feature_cache import build as feature_cache_build
+from emo_jax.feature_cache import checks as feature_cache_checks
+from emo_jax.input_pipeline import iterators
 from emo_jax import models
 from emo_jax import sharding
 
@@ -96,11 +97,11 @@ def pipelined_clips_per_second(compiled, state, rng, mesh, batch_size: int,
   next batches while the step runs, on the same CPU cores.
   """
   with tempfile.TemporaryDirectory(prefix="bench_epoch_") as tmp:
-    source = input_pipeline_benchmark.random_clips_source(
+    source = pipeline_throughput.random_clips_source(
         tmp, batch_size * (num_steps + 2), (NUM_FRAMES, SIZE, SIZE, 1))
-    iterator = input_pipeline.train_iterator(
+    iterator = iterators.train_iterator(
         source, np.arange(len(source)), mesh=mesh, batch_size=batch_size,
-        num_classes=NUM_CLASSES, seed=0, augment_config=input_pipeline_benchmark.TRAIN_AUGMENT,
+        num_classes=NUM_CLASSES, seed=0, augment_config=pipeline_throughput.TRAIN_AUGMENT,
         worker_count=0, prefetch=2)
     try:
       state, metrics = compiled(state, next(iterator), rng)  # Warm-up.
@@ -206,7 +207,7 @@ def cached_features_epoch(reference: dict, num_steps: int, num_cached_steps: int
 
   Ours is `configs/resnet_ae_lstm.py:<config_arg>` (full size by default) on one device, through
   the trainer's code paths: the cache build's cost per clip is
-  `feature_cache.FrameEncoder` (the jitted `encode_frames`, host transfers included) on
+  `feature_cache_build.FrameEncoder` (the jitted `encode_frames`, host transfers included) on
   random uint8 clips, as `build_feature_cache` runs it per batch; the train step is
   `train_throughput.setup_train_step`'s (the trainer's optimiser, frozen encoder) fed
   the encoder's features `[B, T, D]` as `frame_features`, so the encoder is skipped.
@@ -236,11 +237,11 @@ def cached_features_epoch(reference: dict, num_steps: int, num_cached_steps: int
   batch_size = reference["batch_size"]
   config_name = f"resnet_ae_lstm:{config_arg}"
   config = train_throughput.load_config("resnet_ae_lstm", config_arg)
-  feature_cache.check_preconditions(config)
+  feature_cache_checks.check_preconditions(config)
   num_labels = train_throughput.num_classes(config.data.dataset)
   mesh = sharding.create_mesh(1)
   state, step, _, rng = train_throughput.setup_train_step(config, batch_size, mesh, shape)
-  encoder = feature_cache.FrameEncoder(
+  encoder = feature_cache_build.FrameEncoder(
       models.create_model(config.model, num_labels),
       {"params": state.params, "batch_stats": state.batch_stats}, batch_size)
   clips = train_throughput.random_batch(encoder.batch_size, shape, num_labels)["frames"]

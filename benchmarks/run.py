@@ -20,7 +20,7 @@ import tempfile
 import time
 
 from benchmarks import machine
-from benchmarks import report
+from benchmarks import results_report
 from benchmarks import suite
 from benchmarks import summary
 
@@ -49,7 +49,7 @@ def run_benchmarks(benchmarks, quick: bool, workspace: suite.Workspace,
                "seconds": round(time.perf_counter() - section_start, 1),
                "load_average_before": load, "rows": rows}
     results["sections"].append(section)
-    log(report.markdown_table(rows) + f"\n({section['seconds']:.0f} s)\n")
+    log(results_report.markdown_table(rows) + f"\n({section['seconds']:.0f} s)\n")
   all_rows = [row for section in results["sections"] for row in section["rows"]]
   results["summary"] = summary.targets(all_rows)
   results["load_average_end"] = machine.load_average()
@@ -91,11 +91,11 @@ def main(argv=None) -> int:
     results = run_benchmarks(benchmarks, args.quick, workspace, log)
   results["command"] = "python -m benchmarks.run " + " ".join(
       sys.argv[1:] if argv is None else argv)
-  print(report.sections_markdown(results))
+  print(results_report.sections_markdown(results))
   if args.out:
-    log(f"wrote {report.write_json(results, args.out)}")
+    log(f"wrote {results_report.write_json(results, args.out)}")
   if args.markdown:
-    log(f"wrote {report.write_markdown(results, args.markdown)}")
+    log(f"wrote {results_report.write_markdown(results, args.markdown)}")
   return 1 if has_errors(results) else 0
 
 

@@ -83,10 +83,10 @@ def _decode(quick: bool, workspace: Workspace) -> list[dict]:
 
 def _input_pipeline(quick: bool, workspace: Workspace) -> list[dict]:
   del workspace
-  from benchmarks import input_pipeline  # pylint: disable=g-import-not-at-top
+  from benchmarks import pipeline_throughput  # pylint: disable=g-import-not-at-top
   from benchmarks import train_throughput  # pylint: disable=g-import-not-at-top
-  return (input_pipeline.run(quick)
-          + input_pipeline.run(quick, shape=train_throughput.FER2013_SHAPE))
+  return (pipeline_throughput.run(quick)
+          + pipeline_throughput.run(quick, shape=train_throughput.FER2013_SHAPE))
 
 
 def _train(quick: bool, workspace: Workspace) -> list[dict]:
@@ -128,7 +128,7 @@ SUITE = (
               "on synthetic ones (benchmarks/decode.py)."),
     Benchmark("input_pipeline", _input_pipeline,
               "grain over array_record, clips/s delivered to the device "
-              "(benchmarks/input_pipeline.py)."),
+              "(benchmarks/pipeline_throughput.py)."),
     Benchmark("train", _train,
               "Real train step of each full-size config on random inputs, one subprocess "
               "each (benchmarks/train_throughput.py)."),

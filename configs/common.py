@@ -118,7 +118,7 @@ def cremad_data_config(args: ml_collections.ConfigDict, real_dataset: str = "cre
 
 
 def cached_feature_fields(data: ml_collections.ConfigDict):
-  """`config.data` fields of training on cached frame-encoder features (emo_jax/feature_cache.py).
+  """`config.data` fields of training on cached frame-encoder features (emo_jax/feature_cache/).
 
   cached_features: run a frozen frame encoder once over the dataset and train on its
     stored features (needs `model.encoder.frozen` and, with one view, no pixel augmentation).

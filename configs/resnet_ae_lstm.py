@@ -9,7 +9,7 @@ empty, the frozen encoder keeps its random initialisation (a random-features bas
 The autoencoder is pre-trained alone for `train.autoencoder_pretrain_epochs` first, as
 in the reference notebook. Arguments: `synthetic`, `runlocal` as in configs/ae_lstm.py;
 `cached` computes the frozen encoder's per-frame features once (stored beside the packed
-dataset, see emo_jax/feature_cache.py) and trains the bottleneck, LSTM and head on them:
+dataset, see emo_jax/feature_cache/) and trains the bottleneck, LSTM and head on them:
 the same model and maths, without the ResNet's cost in every step
 (`configs/resnet_ae_lstm.py:synthetic,cached`). What it gives up: the pixel
 augmentations (crop, flip, brightness, contrast, noise), which `cached` turns off since

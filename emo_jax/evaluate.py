@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from emo_jax import checkpoints
+from emo_jax import evaluation
 from emo_jax import metrics as metrics_lib
 from emo_jax.analysis import dataset_metadata
 from emo_jax.analysis import groups
@@ -159,8 +160,9 @@ def evaluate_run(workdir: str, checkpoint: str | int = "best", split: str = "tes
   config = run.config
   mesh = sharding.create_mesh(None if config.num_devices == -1 else config.num_devices)
   data = input_pipeline.create_datasets(config.data, mesh, seed=config.seed)
-  metrics, outputs = inference.evaluate(run.model, run.variables, data.eval_batches(split),
-                                        data.info.num_classes, mesh)
+  metrics, outputs = evaluation.evaluate_batches(
+      inference.make_eval_step(run.model), inference.replicate(run.variables, mesh),
+      data.eval_batches(split), data.info.num_classes)
   clip_metadata = dataset_metadata.load_clip_metadata(config.data, outputs["index"],
                                                       outputs["label"], metadata_dir)
   out_dir = out_dir or os.path.join(workdir, "evaluation", f"{split}_{checkpoint}")

@@ -1,20 +1,11 @@
 """Where metrics go: JSON lines in the workdir, a console progress line, and W&B (offline by default)."""
+import hashlib
 import json
 import logging
 import os
-import subprocess
 import time
 
 import ml_collections
-
-
-def git_commit() -> str:
-  """The commit of the code that is running ("unknown" outside a git checkout)."""
-  try:
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=os.path.dirname(__file__),
-                          capture_output=True, text=True, check=True, timeout=10).stdout.strip()
-  except (OSError, subprocess.SubprocessError):
-    return "unknown"
 
 
 class MetricWriter:
@@ -75,6 +66,7 @@ class MetricWriter:
 
 
 def read_metrics(workdir: str) -> list[dict]:
+  """The records of `workdir/metrics.jsonl`, in the order written ([] when there is none)."""
   path = os.path.join(workdir, "metrics.jsonl")
   if not os.path.exists(path):
     return []
@@ -82,34 +74,8 @@ def read_metrics(workdir: str) -> list[dict]:
     return [json.loads(line) for line in f if line.strip()]
 
 
-def plot_training_curves(workdir: str) -> str:
-  """Saves loss and accuracy curves (train and val) to `workdir/training_curves.png`."""
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  records = read_metrics(workdir)
-  fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-  for ax, key in zip(axes, ("loss", "accuracy")):
-    for split in ("train", "val"):
-      points = [(r["step"], r[key]) for r in records if r["split"] == split and key in r]
-      if points:
-        steps, values = zip(*sorted(points))
-        ax.plot(steps, values, marker="o" if split == "val" else None, label=split)
-    ax.set_xlabel("step")
-    ax.set_title(key)
-    ax.grid(alpha=0.3)
-    ax.legend()
-  fig.tight_layout()
-  path = os.path.join(workdir, "training_curves.png")
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
-  return path
-
-
 def _stable_run_id(workdir: str) -> str:
   """The same W&B run id for the same workdir, so a resumed run continues its W&B run."""
-  import hashlib
   return hashlib.sha1(os.path.abspath(workdir).encode()).hexdigest()[:12]
 
 

@@ -10,6 +10,7 @@ import optax
 
 from emo_jax import losses
 from emo_jax import sharding
+from emo_jax.models import inputs as inputs_lib
 
 
 @flax.struct.dataclass
@@ -19,21 +20,6 @@ class TrainState:
   params: Any
   batch_stats: Any
   opt_state: Any
-
-
-def frames_to_float(frames: jax.Array) -> jax.Array:
-  """uint8 `[B, T, H, W, C]` (as stored) to float32 in [0, 1], inside the jitted step."""
-  return frames.astype(jnp.float32) / 255.0
-
-
-def model_inputs(batch: dict) -> dict:
-  """The model's input for a batch: `frames` (as float) or cached `frame_features` [B, T, D].
-
-  Batches of cached features (`emo_jax.feature_cache`) skip the frozen frame encoder.
-  """
-  if "frame_features" in batch:
-    return {"frame_features": batch["frame_features"]}
-  return {"frames": frames_to_float(batch["frames"])}
 
 
 def model_variables(params, batch_stats) -> dict:
@@ -88,7 +74,7 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, model, tx, los
   """
   step_rng = jax.random.fold_in(rng, state.step)
   dropout_rng, noise_rng = jax.random.split(step_rng)
-  inputs = model_inputs(batch)
+  inputs = inputs_lib.model_inputs(batch)
 
   def loss_fn(params):
     (logits, aux), new_model_state = model.apply(
@@ -119,7 +105,7 @@ def train_step(state: TrainState, batch: dict, rng: jax.Array, *, model, tx, los
 def eval_step(state: TrainState, batch: dict, *, model):
   """Logits `[B, K]` and the pooled clip embedding `[B, D]` for one (padded) batch."""
   logits, aux = model.apply(model_variables(state.params, state.batch_stats),
-                            **model_inputs(batch), train=False)
+                            **inputs_lib.model_inputs(batch), train=False)
   return {"logits": logits.astype(jnp.float32), "pooled": aux["pooled"].astype(jnp.float32)}
 
 

@@ -7,14 +7,13 @@ import signal
 import time
 
 import jax
-from jax.experimental import multihost_utils
 import ml_collections
 import numpy as np
 
 import tfds_cremad
 
-from emo_jax import checkpointing
 from emo_jax import config_checks
+from emo_jax import evaluation
 from emo_jax import feature_cache
 from emo_jax import input_pipeline
 from emo_jax import losses
@@ -23,7 +22,9 @@ from emo_jax import metrics as metrics_lib
 from emo_jax import models
 from emo_jax.models import emotion_net
 from emo_jax import optimizers
+from emo_jax import provenance
 from emo_jax import sharding
+from emo_jax import train_checkpoints
 from emo_jax import train_state as train_state_lib
 
 
@@ -95,36 +96,6 @@ class _Preemption:
       signal.signal(signal.SIGTERM, self._previous)
 
 
-def to_host(array: jax.Array) -> np.ndarray:
-  """The whole global array as numpy on every host (gathered when it spans several hosts)."""
-  if jax.process_count() > 1:
-    return np.asarray(multihost_utils.process_allgather(array, tiled=True))
-  return np.asarray(jax.device_get(array))
-
-
-def evaluate(eval_step, state, batches, num_classes: int) -> tuple[dict, dict]:
-  """Runs `eval_step` over padded batches; returns (metrics, per-example outputs).
-
-  Padding rows (mask False) are dropped, so every example counts exactly once.
-  """
-  outputs = {"logits": [], "pooled": [], "label": [], "index": []}
-  for batch in batches:
-    result = eval_step(state, batch)
-    mask = to_host(batch["mask"])
-    for key, value in (("logits", result["logits"]), ("pooled", result["pooled"]),
-                       ("label", batch["label"]), ("index", batch["index"])):
-      outputs[key].append(to_host(value)[mask])
-  outputs = {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in outputs.items()}
-  if not outputs["label"].size:
-    raise ValueError("the evaluation split has no examples; check config.data.split")
-  probabilities = jax.nn.softmax(outputs["logits"], axis=-1)
-  outputs["probabilities"] = np.asarray(probabilities)
-  metrics = metrics_lib.classification_metrics(outputs["label"], outputs["probabilities"], num_classes)
-  metrics["loss"] = float(np.mean(-np.log(np.maximum(
-      outputs["probabilities"][np.arange(len(outputs["label"])), outputs["label"]], 1e-12))))
-  return metrics, outputs
-
-
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains, evaluates on the validation split, checkpoints, and tests the best checkpoint.
 
@@ -173,13 +144,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   if config.loss.class_weights == "balanced":
     class_weights = losses.balanced_class_weights(info.train_label_counts, info.num_classes)
 
-  checkpointer = checkpointing.Checkpointer(workdir, config.checkpoint)
+  checkpointer = train_checkpoints.Checkpointer(workdir, config.checkpoint)
   train_iter = data.train_iterator()
   start_step = 0
   if checkpointer.latest_step() is not None:
     start_step = checkpointer.latest_step()
     logging.info("Resuming from the checkpoint at step %d in %s", start_step, workdir)
-    state = checkpointer.restore_latest(checkpointing.abstract_like(state), train_iter)
+    state = checkpointer.restore_latest(train_checkpoints.abstract_like(state), train_iter)
 
   step_kwargs = dict(model=model, tx=tx, loss_config=config.loss, num_classes=info.num_classes,
                      class_weights=class_weights)
@@ -189,7 +160,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
   writer = metric_writers.MetricWriter(
       workdir, config, is_main_process=jax.process_index() == 0,
-      extra_run_info={"git_commit": metric_writers.git_commit(), "dataset_version": info.dataset_version,
+      extra_run_info={"git_commit": provenance.git_commit(), "dataset_version": info.dataset_version,
                       "num_devices": mesh.size, **schedule})
   logging.info("Training %s for %d steps (%d per epoch) on %d device(s).", info.dataset_name,
                total_steps, info.steps_per_epoch, mesh.size)
@@ -224,7 +195,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         train_metrics = []
 
       if step % schedule["eval_every_steps"] == 0 or step == total_steps:
-        val_metrics, _ = evaluate(eval_step, state, data.eval_batches("val"), info.num_classes)
+        val_metrics, _ = evaluation.evaluate_batches(eval_step, state, data.eval_batches("val"),
+                                                     info.num_classes)
         val_scalars = metrics_lib.scalar_metrics(val_metrics)
         writer.write(step, "val", val_scalars)
         logging.info("step %d val: accuracy %.4f, macro F1 %.4f, loss %.4f", step,
@@ -243,8 +215,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   checkpointer.wait()
   final = {"steps": int(jax.device_get(state.step)), "interrupted": interrupted}
   if not interrupted:
-    best_state = checkpointer.restore_best(checkpointing.abstract_like(state))
-    test_metrics, _ = evaluate(eval_step, best_state, data.eval_batches("test"), info.num_classes)
+    best_state = checkpointer.restore_best(train_checkpoints.abstract_like(state))
+    test_metrics, _ = evaluation.evaluate_batches(eval_step, best_state, data.eval_batches("test"),
+                                                  info.num_classes)
     test_scalars = metrics_lib.scalar_metrics(test_metrics)
     writer.write(int(final["steps"]), "test", test_scalars)
     final.update({f"test_{k}": v for k, v in test_scalars.items()})
@@ -257,7 +230,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   checkpointer.close()
   writer.close()
   if jax.process_index() == 0:
-    metric_writers.plot_training_curves(workdir)
+    from emo_jax.analysis import plots  # pylint: disable=g-import-not-at-top  (matplotlib)
+    plots.plot_training_curves(metric_writers.read_metrics(workdir),
+                               os.path.join(workdir, "training_curves.png"))
     with open(os.path.join(workdir, "final_metrics.json"), "w") as f:
       json.dump(final, f, indent=2, default=float)
   return final

@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from emo_jax import checkpoints
+from emo_jax import evaluation
 from emo_jax.analysis import perturbations as perturbations_lib
 from emo_jax.analysis import plots
 from emo_jax.analysis import report
@@ -118,12 +119,14 @@ def evaluate_perturbations(workdir: str, split: str = "test", checkpoint: str | 
   if structure["has_bottleneck"]:
     bottleneck_code = inference.bottleneck_mean(run.model, run.variables,
                                                 data.eval_batches("train"), mesh, max_train_batches)
+  variables = inference.replicate(run.variables, mesh)
   results = {}
   for perturbation in chosen:
     name = BASELINE if perturbation is None else perturbation.name
     print(f"{workdir}: evaluating with perturbation {name}", flush=True)
-    metrics, _ = inference.evaluate(run.model, run.variables, data.eval_batches(split),
-                                    data.info.num_classes, mesh, perturbation, bottleneck_code, seed)
+    step = inference.make_eval_step(run.model, perturbation, bottleneck_code, seed)
+    metrics, _ = evaluation.evaluate_batches(step, variables, data.eval_batches(split),
+                                             data.info.num_classes)
     results[name] = {"description": "unperturbed" if perturbation is None else perturbation.description,
                      **{key: float(metrics[key]) for key in PERTURBATION_METRICS}}
   for values in results.values():

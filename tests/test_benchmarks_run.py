@@ -12,7 +12,7 @@ from benchmarks import flops
 from benchmarks import machine
 from benchmarks import reference_pytorch
 from benchmarks import reference_pytorch_models
-from benchmarks import report
+from benchmarks import results_report
 from benchmarks import scaling
 from benchmarks import run as run_lib
 from benchmarks import suite
@@ -68,7 +68,7 @@ def test_main_rejects_unknown_benchmark():
 
 def test_markdown_table():
   rows = [{"name": "x", "a": 1.25}, {"name": "y|z", "b": [1, 2], "a": None}]
-  assert report.markdown_table(rows) == (
+  assert results_report.markdown_table(rows) == (
       "| name | a | b |\n| --- | --- | --- |\n| x | 1.25 |  |\n| y\\|z |  | 1, 2 |")
 
 

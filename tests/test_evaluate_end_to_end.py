@@ -6,7 +6,7 @@ import pytest
 
 from emo_jax import checkpoints
 from emo_jax import evaluate
-from emo_jax import input_pipeline
+from emo_jax.input_pipeline import sources as sources_lib
 from emo_jax import predict
 from emo_jax.data import cremad
 from experiments import ablation
@@ -25,7 +25,7 @@ def final_metrics(tiny_trained_workdir):
 def test_load_round_trip(tiny_trained_workdir, final_metrics):
   run = checkpoints.load(str(tiny_trained_workdir))
   assert run.step == final_metrics["best_step"] and run.class_names == cremad.EMOTIONS
-  packed = input_pipeline.load_packed_dataset(run.config.data.dataset, run.config.data.data_dir, None)
+  packed = sources_lib.load_packed_dataset(run.config.data.dataset, run.config.data.data_dir, None)
   assert packed.sources["train"][0]["frames"].shape == run.frames_shape
   frames = np.random.default_rng(0).uniform(size=(2, *run.frames_shape)).astype(np.float32)
   logits, aux = run.model.apply(run.variables, frames, train=False)

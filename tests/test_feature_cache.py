@@ -12,8 +12,13 @@ import pytest
 from configs import c3d
 from configs import resnet_ae_lstm
 from emo_jax import config_checks
-from emo_jax import feature_cache
-from emo_jax import input_pipeline
+from emo_jax.feature_cache import build as build_lib
+from emo_jax.feature_cache import checks
+from emo_jax.feature_cache import keys
+from emo_jax.feature_cache import layout
+from emo_jax.feature_cache import source as source_lib
+from emo_jax.input_pipeline import iterators
+from emo_jax.input_pipeline import sources as sources_lib
 from emo_jax import models
 from emo_jax import sharding
 from emo_jax import trainer
@@ -55,18 +60,18 @@ def encode(model, variables, frames):
 def test_cache_key_depends_on_the_encoder_values_and_config_and_the_dataset_version():
   model_config, _, variables = tiny_model(seed=0)
   _, _, other_init = tiny_model(seed=1)
-  key = feature_cache.cache_key(model_config, "cremad/synthetic_tiny", "1.0.0", variables)
-  assert key == feature_cache.cache_key(model_config, "cremad/synthetic_tiny", "1.0.0", variables)
-  assert key != feature_cache.cache_key(model_config, "cremad/synthetic_tiny", "1.0.0", other_init)
-  assert key != feature_cache.cache_key(model_config, "cremad/synthetic_tiny", "1.0.1", variables)
-  assert key != feature_cache.cache_key(model_config, "cremad/g16_112", "1.0.0", variables)
+  key = keys.cache_key(model_config, "cremad/synthetic_tiny", "1.0.0", variables)
+  assert key == keys.cache_key(model_config, "cremad/synthetic_tiny", "1.0.0", variables)
+  assert key != keys.cache_key(model_config, "cremad/synthetic_tiny", "1.0.0", other_init)
+  assert key != keys.cache_key(model_config, "cremad/synthetic_tiny", "1.0.1", variables)
+  assert key != keys.cache_key(model_config, "cremad/g16_112", "1.0.0", variables)
   pretrained = model_config.copy_and_resolve_references()  # A copy: tiny_model is cached.
   pretrained.encoder.pretrained = "/checkpoints/fer2013_resnet18"
-  assert key != feature_cache.cache_key(pretrained, "cremad/synthetic_tiny", "1.0.0", variables)
+  assert key != keys.cache_key(pretrained, "cremad/synthetic_tiny", "1.0.0", variables)
   # The rest of the model is trained; only the encoder's values count.
   trained_head = dict(variables, params=dict(
       variables["params"], head=jax.tree.map(lambda x: x + 1, variables["params"]["head"])))
-  assert key == feature_cache.cache_key(model_config, "cremad/synthetic_tiny", "1.0.0",
+  assert key == keys.cache_key(model_config, "cremad/synthetic_tiny", "1.0.0",
                                         trained_head)
 
 
@@ -74,20 +79,20 @@ def test_cache_key_depends_on_the_encoder_values_and_config_and_the_dataset_vers
 def tiny_cache(tiny_data_dir, tmp_path_factory):
   """Features of every synthetic_tiny clip with 2 augmented views, built once for this module."""
   _, model, variables = tiny_model()
-  source = input_pipeline.load_packed_dataset("cremad/synthetic_tiny", tiny_data_dir,
+  source = sources_lib.load_packed_dataset("cremad/synthetic_tiny", tiny_data_dir,
                                               split=None).sources["train"]
   directory = str(tmp_path_factory.mktemp("feature_cache") / "all")
-  directory, views_dir = feature_cache.build_feature_cache(
+  directory, views_dir = build_lib.build_feature_cache(
       model, variables, source, directory, num_views=2, augment_config=VIEW_AUGMENT)
   return model, variables, source, directory, views_dir
 
 
 def test_the_cache_holds_the_encoders_outputs_and_is_built_once(tiny_cache):
   model, variables, source, directory, views_dir = tiny_cache
-  cached = feature_cache.FeatureSource(directory, views_dir)
+  cached = source_lib.FeatureSource(directory, views_dir)
   assert len(cached) == len(source) == 24
   assert isinstance(cached[0]["frame_features"], np.memmap)  # Read lazily, not loaded.
-  pixel_config = feature_cache.pixel_augment_config(VIEW_AUGMENT)
+  pixel_config = layout.pixel_augment_config(VIEW_AUGMENT)
   for index in (0, 7, 23):
     record, clip = cached[index], source[index]
     np.testing.assert_allclose(record["frame_features"], encode(model, variables, clip["frames"]),
@@ -106,7 +111,7 @@ def test_the_cache_holds_the_encoders_outputs_and_is_built_once(tiny_cache):
   meta_path = os.path.join(directory, "meta.json")
   assert json.load(open(meta_path))["features_shape"] == [24, 4, 32]
   built_at = os.path.getmtime(meta_path)
-  feature_cache.build_feature_cache(model, variables, source, directory, num_views=2,
+  build_lib.build_feature_cache(model, variables, source, directory, num_views=2,
                                     augment_config=VIEW_AUGMENT)
   assert os.path.getmtime(meta_path) == built_at
   assert not [name for name in os.listdir(os.path.dirname(directory)) if ".tmp-" in name]
@@ -118,7 +123,7 @@ def test_the_cache_holds_the_encoders_outputs_and_is_built_once(tiny_cache):
 def test_float16_cache_is_half_the_size_and_close(tiny_cache, tmp_path):
   model, variables, source, directory, _ = tiny_cache
   records = [source[index] for index in range(4)]
-  half, _ = feature_cache.build_feature_cache(model, variables, records, str(tmp_path / "half"),
+  half, _ = build_lib.build_feature_cache(model, variables, records, str(tmp_path / "half"),
                                               dtype="float16")
   features = np.load(os.path.join(half, "features.npy"))
   assert features.dtype == np.float16 and features.shape == (4, 4, 32)
@@ -128,8 +133,8 @@ def test_float16_cache_is_half_the_size_and_close(tiny_cache, tmp_path):
 
 def test_training_batches_draw_one_cached_view_per_example(tiny_cache):
   _, _, _, directory, views_dir = tiny_cache
-  cached = feature_cache.FeatureSource(directory, views_dir)
-  iterator = input_pipeline.train_iterator(
+  cached = source_lib.FeatureSource(directory, views_dir)
+  iterator = iterators.train_iterator(
       cached, np.arange(24), mesh=sharding.create_mesh(1), batch_size=8,
       num_classes=NUM_CLASSES, seed=0)
   views = np.load(os.path.join(views_dir, "views.npy"))
@@ -243,9 +248,9 @@ def test_cached_feature_preconditions_for_3d_networks_and_views():
   config = c3d.get_config("runlocal")
   config.data.cached_features = True
   with pytest.raises(config_checks.ConfigError, match="3D network has no frame encoder"):
-    feature_cache.check_preconditions(config)
+    checks.check_preconditions(config)
   views = resnet_ae_lstm.get_config("cached,views=4")
   assert views.data.cached_feature_views == 4 and views.data.augment.flip_probability > 0
-  feature_cache.check_preconditions(views)  # Pixel augmentations live in the views.
+  checks.check_preconditions(views)  # Pixel augmentations live in the views.
   with pytest.raises(ValueError, match="add `cached`"):
     resnet_ae_lstm.get_config("views=4")

@@ -1,4 +1,4 @@
-"""Tests for emo_jax/input_pipeline.py and emo_jax/sharding.py on in-memory records."""
+"""Tests for emo_jax/input_pipeline/ and emo_jax/sharding.py on in-memory records."""
 import grain
 import jax
 import ml_collections
@@ -7,6 +7,9 @@ import pytest
 from jax.sharding import NamedSharding, PartitionSpec
 
 from emo_jax import input_pipeline
+from emo_jax.input_pipeline import iterators
+from emo_jax.input_pipeline import records as records_lib
+from emo_jax.input_pipeline import sources as sources_lib
 from emo_jax import sharding
 from emo_jax.data import splits
 
@@ -42,7 +45,7 @@ def _mesh(num_devices):
 
 def _train(records, mesh, batch_size=8, seed=0, augment=None, indices=None, **kwargs):
   indices = np.arange(len(records)) if indices is None else indices
-  return input_pipeline.train_iterator(
+  return iterators.train_iterator(
       records, indices, mesh=mesh, batch_size=batch_size, num_classes=NUM_CLASSES,
       seed=seed, augment_config=augment, **kwargs)
 
@@ -88,13 +91,13 @@ def test_host_local_batch_to_global():
 
 def test_format_example():
   record = _records(3)[2]
-  example = input_pipeline.format_example(record, NUM_CLASSES)
+  example = records_lib.format_example(record, NUM_CLASSES)
   assert set(example) == {"frames", "label", "vote_distribution", "mask"}
   assert example["label"].dtype == np.int32 and example["frames"].dtype == np.uint8
   np.testing.assert_allclose(example["vote_distribution"], record["vote_distribution"])
-  no_votes = input_pipeline.format_example(_records(1)[0], NUM_CLASSES)
+  no_votes = records_lib.format_example(_records(1)[0], NUM_CLASSES)
   np.testing.assert_array_equal(no_votes["vote_distribution"], np.eye(NUM_CLASSES)[0])
-  fer = input_pipeline.format_example(
+  fer = records_lib.format_example(
       {"image": np.zeros((48, 48, 1), np.uint8), "label": np.int64(6), "source_name": "x"}, 7)
   assert fer["frames"].shape == (1, 48, 48, 1)
   np.testing.assert_array_equal(fer["vote_distribution"], np.eye(7, dtype=np.float32)[6])
@@ -109,13 +112,13 @@ def test_eval_covers_every_record_exactly_once(num_devices, num_records, batch_s
   records = _records(50)
   indices = np.arange(3, 3 + num_records)  # Not starting at 0: index is the record index.
   mesh = _mesh(num_devices)
-  batches = [jax.device_get(b) for b in input_pipeline.eval_batches(
+  batches = [jax.device_get(b) for b in iterators.eval_batches(
       records, indices, mesh=mesh, batch_size=batch_size, num_classes=NUM_CLASSES)]
-  assert len(batches) == input_pipeline.num_eval_batches(num_records, batch_size)
+  assert len(batches) == iterators.num_eval_batches(num_records, batch_size)
   assert len(batches) == -(-num_records // batch_size)
   seen = []
   for batch in batches:
-    assert set(batch) == set(input_pipeline.EVAL_KEYS)
+    assert set(batch) == set(records_lib.EVAL_KEYS)
     assert batch["frames"].shape == (batch_size, 2, 4, 4, 1)
     assert batch["index"].dtype == np.int32 and batch["mask"].dtype == bool
     assert (batch["index"][~batch["mask"]] == -1).all()
@@ -128,7 +131,7 @@ def test_eval_covers_every_record_exactly_once(num_devices, num_records, batch_s
 
 def test_eval_is_a_fresh_pass_each_time():
   records, mesh = _records(20), _mesh(8)
-  passes = [[jax.device_get(b) for b in input_pipeline.eval_batches(
+  passes = [[jax.device_get(b) for b in iterators.eval_batches(
       records, np.arange(20), mesh=mesh, batch_size=8, num_classes=NUM_CLASSES)]
             for _ in range(2)]
   _assert_same_batches(*passes)
@@ -141,7 +144,7 @@ def test_eval_is_a_fresh_pass_each_time():
 def test_train_batches_are_sharded_over_the_mesh(num_devices):
   mesh = _mesh(num_devices)
   batch = next(_train(_records(20), mesh, batch_size=8))
-  assert set(batch) == set(input_pipeline.TRAIN_KEYS)
+  assert set(batch) == set(records_lib.TRAIN_KEYS)
   expected = NamedSharding(mesh, PartitionSpec("data"))
   for key, array in batch.items():
     assert isinstance(array, jax.Array) and array.shape[0] == 8, key
@@ -238,13 +241,13 @@ def test_several_hosts_read_disjoint_equal_shards(monkeypatch):
   train_shards, eval_shards = [], []
   for host in range(3):
     monkeypatch.setattr(jax, "process_index", lambda host=host: host)
-    train_shards.append(input_pipeline.host_shard(indices, equal_sizes=True))
-    eval_shards.append(input_pipeline.host_shard(indices, equal_sizes=False))
+    train_shards.append(iterators.host_shard(indices, equal_sizes=True))
+    eval_shards.append(iterators.host_shard(indices, equal_sizes=False))
   assert {len(shard) for shard in train_shards} == {12}
   assert sorted(np.concatenate(eval_shards).tolist()) == indices.tolist()
   assert len(set(np.concatenate(train_shards).tolist())) == 36
   # 13 records on the fullest host, 4 per host and batch: 4 batches on every host.
-  assert input_pipeline.num_eval_batches(len(indices), 12) == 4
+  assert iterators.num_eval_batches(len(indices), 12) == 4
 
 
 # ----------------------------------------------------------------------------- splits
@@ -254,7 +257,7 @@ def test_several_hosts_read_disjoint_equal_shards(monkeypatch):
 def test_split_records_keep_only_the_parts_actors(spec):
   records = _records(60)
   actors = np.array([r["actor"] for r in records])
-  parts = input_pipeline.split_records(actors, spec)
+  parts = sources_lib.split_records(actors, spec)
   expected = splits.split_actors(spec, actors=np.unique(actors).tolist())
   for part, indices in parts.items():
     assert len(indices)
@@ -264,7 +267,7 @@ def test_split_records_keep_only_the_parts_actors(spec):
 
 def test_split_records_bad_fold():
   with pytest.raises(ValueError, match="fold must be 1..5"):
-    input_pipeline.split_records(np.arange(1001, 1011), "hicmae5:fold=6")
+    sources_lib.split_records(np.arange(1001, 1011), "hicmae5:fold=6")
 
 
 # ----------------------------------------------------------------------------- Datasets
@@ -282,8 +285,8 @@ def _data_config(**overrides):
 def _packed(records, spec="holdout"):
   actors = np.array([r["actor"] for r in records])
   labels = np.array([r["label"] for r in records])
-  indices = input_pipeline.split_records(actors, spec)
-  return input_pipeline.PackedDataset(
+  indices = sources_lib.split_records(actors, spec)
+  return sources_lib.PackedDataset(
       name="cremad/in_memory", version="0.0.0", class_names=tuple("ABCDEF"),
       sources={part: records for part in indices}, indices=indices,
       train_label_counts=np.bincount(labels[indices["train"]], minlength=NUM_CLASSES))
@@ -370,15 +373,15 @@ def test_fer2013_through_the_tfds_builder(fer2013_data_dir):
     seen.extend(np.asarray(batch["index"])[np.asarray(batch["mask"])].tolist())
   assert sorted(seen) == list(range(5))
   with pytest.raises(ValueError, match="fer2013 has fixed splits; use 'standard'"):
-    input_pipeline.load_packed_dataset("fer2013", fer2013_data_dir, "holdout")
+    sources_lib.load_packed_dataset("fer2013", fer2013_data_dir, "holdout")
 
 
 def test_packed_dataset_errors(tmp_path):
   with pytest.raises(FileNotFoundError, match=r"not built in .*run python -m tfds_cremad\.build "
                                               r"--config cremad/synthetic_g16_112 --data_dir"):
-    input_pipeline.load_packed_dataset("cremad/synthetic_g16_112", tmp_path, "holdout")
+    sources_lib.load_packed_dataset("cremad/synthetic_g16_112", tmp_path, "holdout")
   with pytest.raises(ValueError, match=r"config.data.dataset='cremad/g99_7'.*choose one of"):
-    input_pipeline.load_packed_dataset("cremad/g99_7", tmp_path, "holdout")
+    sources_lib.load_packed_dataset("cremad/g99_7", tmp_path, "holdout")
 
 
 @pytest.fixture(scope="module")
@@ -412,7 +415,7 @@ def cremad_builder(cremad_shared_dir, tmp_path_factory):
 @pytest.mark.parametrize("spec", ["hicmae5:fold=1", "hicmae5:fold=5", "holdout"])
 def test_cremad_through_the_tfds_builder(cremad_builder, spec):
   import tfds_cremad  # pylint: disable=g-import-not-at-top
-  packed = input_pipeline.packed_from_builder(cremad_builder, spec)
+  packed = sources_lib.packed_from_builder(cremad_builder, spec)
   index = tfds_cremad.load_index(cremad_builder)
   expected = splits.split_actors(spec, actors=np.unique(index["actor"]).tolist())
   for part, indices in packed.indices.items():

@@ -11,7 +11,7 @@ import pytest
 
 from emo_jax import models
 from emo_jax.models import presets
-from emo_jax.models import testing
+from tests import model_variables
 
 NUM_CLASSES = 6
 NUM_FRAMES = 3
@@ -65,7 +65,7 @@ def _frames(batch, num_frames=NUM_FRAMES, seed=0):
 
 def _init(model, frames, seed=0):
   # Numpy-filled variables of the real structure: a compiled init takes seconds on CPU.
-  return testing.numpy_variables(model, frames, train=False, seed=seed)
+  return model_variables.numpy_variables(model, frames, train=False, seed=seed)
 
 
 def _train_rngs(seed=1):

@@ -11,7 +11,7 @@ from emo_jax.models import conv3d
 from emo_jax.models import conv_encoder
 from emo_jax.models import head
 from emo_jax.models import resnet
-from emo_jax.models import testing
+from tests import model_variables
 
 
 def _key(seed):
@@ -23,7 +23,7 @@ def _key(seed):
 def _init_apply(model, *inputs, **kwargs):
   """Numpy-filled variables (a compiled init takes seconds on CPU) and a jitted
   evaluation apply: `(variables, output)`."""
-  variables = testing.numpy_variables(model, *inputs, train=False, **kwargs)
+  variables = model_variables.numpy_variables(model, *inputs, train=False, **kwargs)
   output = jax.jit(functools.partial(model.apply, train=False, **kwargs))(variables, *inputs)
   return variables, output
 
@@ -62,7 +62,7 @@ def test_resnet18_encodes_frames():
 def test_frozen_encoder_keeps_batchnorm_statistics_and_stops_gradients():
   images = _images((4, 16, 16, 1))
   model = conv_encoder.ConvEncoder(widths=(4,), frozen=True)
-  variables = testing.numpy_variables(model, images, train=False)
+  variables = model_variables.numpy_variables(model, images, train=False)
   features, updates = model.apply(variables, images, train=True, mutable=["batch_stats"])
   jax.tree.map(np.testing.assert_array_equal, updates["batch_stats"], variables["batch_stats"])
   grads = jax.grad(lambda p: model.apply({**variables, "params": p}, images, train=True,

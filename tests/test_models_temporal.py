@@ -9,7 +9,7 @@ from emo_jax.models import attention
 from emo_jax.models import lstm
 from emo_jax.models import masking
 from emo_jax.models import pooling
-from emo_jax.models import testing
+from tests import model_variables
 
 HIDDEN = 5
 
@@ -26,7 +26,7 @@ def _codes(batch=2, num_frames=5, dim=3, seed=0):
 
 def _init(model, x, mask):
   """Numpy-filled variables of the real structure: a compiled init takes seconds on CPU."""
-  return testing.numpy_variables(model, x, mask=mask, train=False)
+  return model_variables.numpy_variables(model, x, mask=mask, train=False)
 
 
 def _prefix_mask(lengths, num_frames):

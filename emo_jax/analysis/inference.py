@@ -1,4 +1,4 @@
-"""Evaluation passes of a loaded model, optionally perturbed, over padded evaluation batches."""
+"""Eval steps of a loaded model, optionally perturbed, for `evaluation.evaluate_batches`."""
 from collections.abc import Iterable, Mapping
 import contextlib
 
@@ -7,14 +7,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from emo_jax import sharding
-from emo_jax import trainer
-from emo_jax import train_state as train_state_lib
 from emo_jax.analysis import perturbations as perturbations_lib
+from emo_jax.models import inputs as inputs_lib
 
 
 def make_eval_step(model, perturbation: perturbations_lib.Perturbation | None = None,
                    bottleneck_code: jax.Array | None = None, seed: int = 0):
-  """A jitted `(variables, batch) -> {"logits", "pooled"}` like `train_state.eval_step`.
+  """A jitted `(variables, batch) -> {"logits", "pooled"}`: `train_state.eval_step` on variables.
 
   Args:
     model: the EmotionNet.
@@ -32,7 +31,7 @@ def make_eval_step(model, perturbation: perturbations_lib.Perturbation | None = 
   base_key = jax.random.key(seed)
 
   def step(variables, batch):
-    frames = train_state_lib.frames_to_float(batch["frames"])
+    frames = inputs_lib.frames_to_float(batch["frames"])
     frame_mask = None
     if perturbation is not None:
       keys = jax.vmap(lambda index: jax.random.fold_in(base_key, index))(batch["index"])
@@ -55,18 +54,6 @@ def replicate(variables: Mapping, mesh) -> dict:
   return jax.device_put(dict(variables), sharding.replicated(mesh))
 
 
-def evaluate(model, variables: Mapping, batches: Iterable[dict], num_classes: int, mesh,
-             perturbation: perturbations_lib.Perturbation | None = None,
-             bottleneck_code: jax.Array | None = None, seed: int = 0) -> tuple[dict, dict]:
-  """`trainer.evaluate` with a (perturbed) step: (metrics, per-example outputs).
-
-  Outputs hold `logits`, `probabilities`, `pooled`, `label` and `index` for every
-  real (unpadded) example, in batch order.
-  """
-  step = make_eval_step(model, perturbation, bottleneck_code, seed)
-  return trainer.evaluate(step, replicate(variables, mesh), batches, num_classes)
-
-
 def bottleneck_mean(model, variables: Mapping, batches: Iterable[dict], mesh,
                     max_batches: int | None = None) -> np.ndarray:
   """The mean bottleneck code `[K]` over the clips and frames of `batches` (padding excluded).
@@ -75,7 +62,7 @@ def bottleneck_mean(model, variables: Mapping, batches: Iterable[dict], mesh,
     ValueError: when the model has no bottleneck or the batches are empty.
   """
   def sums(variables, batch):
-    _, aux = model.apply(variables, train_state_lib.frames_to_float(batch["frames"]), train=False)
+    _, aux = model.apply(variables, inputs_lib.frames_to_float(batch["frames"]), train=False)
     if "bottleneck" not in aux:
       raise ValueError("the model has no bottleneck (aux has no 'bottleneck')")
     code = aux["bottleneck"].astype(jnp.float32)  # [B, T, K]

@@ -1,4 +1,4 @@
-"""PNG figures of an evaluation: confusion matrix, reliability diagram, embedding maps."""
+"""PNG figures: confusion matrix, reliability diagram, embedding maps, training curves."""
 from collections.abc import Sequence
 import os
 
@@ -203,3 +203,22 @@ def plot_grouped_bars(values: dict[str, dict[str, float]], path: str, title: str
   if len(series) > 1:
     ax.legend(fontsize=8)
   return _save(fig, path)
+
+
+def plot_training_curves(records: Sequence[dict], path: str) -> str:
+  """Loss and accuracy curves (train and val) of `metric_writers.read_metrics` records."""
+  fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+  for ax, key in zip(axes, ("loss", "accuracy")):
+    for split in ("train", "val"):
+      points = [(r["step"], r[key]) for r in records if r["split"] == split and key in r]
+      if points:
+        steps, values = zip(*sorted(points))
+        ax.plot(steps, values, marker="o" if split == "val" else None, label=split)
+    ax.set_xlabel("step")
+    ax.set_title(key)
+    ax.grid(alpha=0.3)
+    ax.legend()
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path

@@ -80,7 +80,7 @@ def check_media_file(path: str | os.PathLike) -> None:
   path = os.fspath(path)
   if not os.path.exists(path):
     raise DecodeError(f"{path}: file not found; check the path (and that the CREMA-D clone "
-                      "is complete: python -m emo_jax.data.inspect <root> lists missing clips)")
+                      "is complete: python -m emo_jax.data.inspect_tree <root> lists missing clips)")
   if os.path.isdir(path):
     raise DecodeError(f"{path}: is a directory, expected a video or audio file")
   if os.path.getsize(path) == 0:
@@ -102,7 +102,7 @@ def _check_not_truncated(path: str, decoded_seconds: float, container_seconds: f
     raise DecodeError(
         f"{path}: looks truncated or corrupt: the header announces {container_seconds:.2f} s "
         f"but only {decoded_seconds:.2f} s of {what} decode; re-download the file (in a "
-        "CREMA-D clone: git lfs pull, then python -m emo_jax.data.inspect <root>)")
+        "CREMA-D clone: git lfs pull, then python -m emo_jax.data.inspect_tree <root>)")
 
 
 def _container_seconds(path: str) -> float | None:

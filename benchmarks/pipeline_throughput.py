@@ -1,8 +1,8 @@
 """Input pipeline throughput: TFDS array_record clips -> grain -> augmented global batches.
 
-    python -m benchmarks.input_pipeline [--quick] [--dataset cremad/synthetic_g16_112 --data_dir D]
+    python -m benchmarks.pipeline_throughput [--quick] [--dataset cremad/synthetic_g16_112 --data_dir D]
 
-Measures clips per second of `input_pipeline.train_iterator` (read, decode, train
+Measures clips per second of `input_pipeline.iterators.train_iterator` (read, decode, train
 augmentation, batch, hand to the devices) on 16x112x112x1 uint8 clips (or `shape`,
 e.g. 1x48x48x1 FER2013 images), with `worker_count` 0 (threads in this process) and 2
 (grain worker processes), plus a read-only row without augmentation. The clips come
@@ -24,7 +24,8 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
-from emo_jax import input_pipeline
+from emo_jax.input_pipeline import iterators
+from emo_jax.input_pipeline import sources as sources_lib
 from emo_jax import sharding
 
 NUM_FRAMES, SIZE = 16, 112
@@ -120,7 +121,7 @@ def _time_pipeline(source, mesh, worker_count: int, augment, num_batches: int,
   """
   warmup = 2 + worker_count * PREFETCH
   needed = (warmup + repetitions * num_batches) * BATCH_SIZE
-  iterator = input_pipeline.train_iterator(
+  iterator = iterators.train_iterator(
       source, np.tile(np.arange(len(source)), -(-needed // len(source))), mesh=mesh,
       batch_size=BATCH_SIZE, num_classes=NUM_CLASSES, seed=0, augment_config=augment,
       worker_count=worker_count, prefetch=PREFETCH)
@@ -171,7 +172,7 @@ def _packed_source(dataset: str, data_dir: str | None):
   if not data_dir:
     return None, None
   try:
-    packed = input_pipeline.load_packed_dataset(dataset, data_dir, split=None)
+    packed = sources_lib.load_packed_dataset(dataset, data_dir, split=None)
   except FileNotFoundError:
     return None, None
   source = packed.sources["train"]

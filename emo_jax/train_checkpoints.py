@@ -1,4 +1,4 @@
-"""Orbax checkpoints of a run: the latest N (with the data iterator) and the best by a validation metric."""
+"""Orbax checkpoints while training: the latest N (with the data iterator) and the best by a validation metric."""
 import os
 
 import grain

@@ -1,4 +1,4 @@
-"""Tests for the emo_jax.data.inspect CLI on a small tree of links to the real clips."""
+"""Tests for the emo_jax.data.inspect_tree CLI on a small tree of links to the real clips."""
 import json
 import os
 import subprocess
@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emo_jax.data import inspect as inspect_lib
+from emo_jax.data import inspect_tree
 
 EMOTIONS = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
 ACTORS = (1001, 1002, 1003, 1004, 1005)
@@ -40,7 +40,7 @@ def fake_tree(cremad_shared_dir, tmp_path_factory):
 
 
 def test_summarize_counts(fake_tree):
-  summary = inspect_lib.summarize(fake_tree, split="holdout")
+  summary = inspect_tree.summarize(fake_tree, split="holdout")
   assert summary["num_clips"] == 5 * 6 + 2 + 2
   assert summary["num_actors"] == 6
   assert summary["known_broken"] == ["1076_MTI_NEU_XX"]
@@ -61,16 +61,16 @@ def test_summarize_counts(fake_tree):
 
 def test_split_error_is_reported_not_raised(fake_tree):
   # Actors 1001 and 1002 alone cannot fill hicmae5's five folds.
-  clips = [c for c in inspect_lib.cremad.list_clips(fake_tree) if c.actor <= 1002]
-  split = inspect_lib._split_counts("hicmae5:fold=1", clips)  # pylint: disable=protected-access
+  clips = [c for c in inspect_tree.cremad.list_clips(fake_tree) if c.actor <= 1002]
+  split = inspect_tree._split_counts("hicmae5:fold=1", clips)  # pylint: disable=protected-access
   assert split["spec"] == "hicmae5:fold=1" and "5 actors" in split["error"]
-  assert "unavailable" in inspect_lib.format_summary(
-      {**inspect_lib.summarize(fake_tree, split=None), "split": split})
+  assert "unavailable" in inspect_tree.format_summary(
+      {**inspect_tree.summarize(fake_tree, split=None), "split": split})
 
 
 def test_cli_json_and_contact_sheet(fake_tree, tmp_path, capsys):
   sheet = tmp_path / "sheets" / "contact.png"
-  code = inspect_lib.main([str(fake_tree), "--json", "--split", "holdout", "--contact_sheet",
+  code = inspect_tree.main([str(fake_tree), "--json", "--split", "holdout", "--contact_sheet",
                            str(sheet), "--num_frames", "2", "--per_emotion", "6"])
   assert code == 0
   summary = json.loads(capsys.readouterr().out)
@@ -78,8 +78,8 @@ def test_cli_json_and_contact_sheet(fake_tree, tmp_path, capsys):
   assert summary["contact_sheet"] == str(sheet)
   assert sheet.read_bytes()[:8] == PNG_MAGIC
   image = cv2.imread(str(sheet))
-  tile = 112 + inspect_lib._TILE_LABEL_HEIGHT  # pylint: disable=protected-access
-  label_width = inspect_lib._ROW_LABEL_WIDTH  # pylint: disable=protected-access
+  tile = 112 + inspect_tree._TILE_LABEL_HEIGHT  # pylint: disable=protected-access
+  label_width = inspect_tree._ROW_LABEL_WIDTH  # pylint: disable=protected-access
   assert image.shape == (6 * tile, label_width + 6 * 112, 3)
   # Row ANG: actors 1001-1005 decode to faces; 1006's empty file is a dark error tile.
   assert image[:112, label_width:label_width + 112].std() > 10
@@ -89,7 +89,7 @@ def test_cli_json_and_contact_sheet(fake_tree, tmp_path, capsys):
 
 
 def test_cli_text(fake_tree, capsys):
-  assert inspect_lib.main([str(fake_tree), "--split", "hicmae5:fold=1"]) == 0
+  assert inspect_tree.main([str(fake_tree), "--split", "hicmae5:fold=1"]) == 0
   out = capsys.readouterr().out
   assert "34 clips, 6 actors" in out
   assert "by emotion: ANG 8, DIS 6" in out
@@ -98,12 +98,12 @@ def test_cli_text(fake_tree, capsys):
 
 
 def test_cli_bad_split(fake_tree, capsys):
-  assert inspect_lib.main([str(fake_tree), "--split", "kfold"]) == 1
+  assert inspect_tree.main([str(fake_tree), "--split", "kfold"]) == 1
   assert "unknown split 'kfold'" in capsys.readouterr().err
 
 
 def test_cli_bad_sheet_path(fake_tree, tmp_path, capsys):
-  assert inspect_lib.main([str(fake_tree), "--contact_sheet", str(tmp_path / "a.jpg")]) == 1
+  assert inspect_tree.main([str(fake_tree), "--contact_sheet", str(tmp_path / "a.jpg")]) == 1
   assert ".png" in capsys.readouterr().err
 
 
@@ -112,7 +112,7 @@ def test_missing_or_empty_dir_exits_cleanly(tmp_path, make_empty):
   root = tmp_path / "no_such_clone"
   if make_empty:
     root.mkdir()
-  result = subprocess.run([sys.executable, "-m", "emo_jax.data.inspect", str(root)],
+  result = subprocess.run([sys.executable, "-m", "emo_jax.data.inspect_tree", str(root)],
                           capture_output=True, text=True, cwd=REPO_ROOT, check=False)
   assert result.returncode == 1
   assert "Traceback" not in result.stderr

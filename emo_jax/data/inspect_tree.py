@@ -1,6 +1,6 @@
 """Summarises a CREMA-D(-like) tree: clip counts, split sizes, broken files, a contact sheet.
 
-    python -m emo_jax.data.inspect /path/to/CREMA-D [--json] [--split hicmae5:fold=1]
+    python -m emo_jax.data.inspect_tree /path/to/CREMA-D [--json] [--split hicmae5:fold=1]
         [--contact_sheet sheet.png] [--num_frames 16] [--manifest media_manifest.csv]
 
 Counts clips (known-broken ones excluded) by emotion, level, sentence, actor and split
