@@ -86,6 +86,7 @@ def test_upload_of_a_real_cremad_clip_shows_a_label_and_the_timeline(server, pag
   assert not page.locator("#annotated-video").is_hidden()
   assert page.locator("#annotated-video").evaluate("v => v.src.startsWith('data:video/mp4')")
   print("upload to result:", page.locator("#status").get_attribute("data-seconds"), "s")
+  page.wait_for_timeout(1000)  # The video's loading spinner fades out after the seek.
   page.screenshot(path=str(tmp_path / "demo_cremad.png"), full_page=True)
   assert not any(uploads.iterdir()), "an upload was kept"
 
