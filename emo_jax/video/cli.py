@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from emo_jax.video import analyze as analyze_lib
+from emo_jax.video import pipeline
 from emo_jax.video import detect
 from emo_jax.video import render
 from emo_jax.video import report
@@ -62,7 +62,7 @@ def analyze_to_dir(source, out_dir: str | os.PathLike, model=None, *, annotate: 
       results, when a frame cannot be decoded.
   """
   out_dir = os.fspath(out_dir)
-  analyzer = analyze_lib.Analyzer(model, **analyzer_kwargs)
+  analyzer = pipeline.Analyzer(model, **analyzer_kwargs)
   frames = source_lib.open_source(source, realtime)
   os.makedirs(out_dir, exist_ok=True)
   info = frames.info
@@ -79,7 +79,7 @@ def analyze_to_dir(source, out_dir: str | os.PathLike, model=None, *, annotate: 
   error = None
   start = time.perf_counter()
   try:
-    for result in analyze_lib.analyze(frames, analyzer=analyzer):
+    for result in pipeline.analyze(frames, analyzer=analyzer):
       timeline.write(result)
       summary.add(result)
       if writer is not None or live_window.enabled:

@@ -7,7 +7,7 @@ import av
 import cv2
 import numpy as np
 
-from emo_jax.video import analyze as analyze_lib
+from emo_jax.video import pipeline
 
 _COLOURS = ((230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
             (145, 30, 180), (70, 240, 240), (240, 50, 230))  # RGB, by track id
@@ -17,7 +17,7 @@ def track_colour(track_id: int) -> tuple[int, int, int]:
   return _COLOURS[(track_id - 1) % len(_COLOURS)]
 
 
-def draw_faces(image: np.ndarray, faces: Sequence[analyze_lib.FaceResult],
+def draw_faces(image: np.ndarray, faces: Sequence[pipeline.FaceResult],
                class_names: Sequence[str]) -> np.ndarray:
   """A copy of `image` (uint8 `[H, W, 3]` RGB) with each face's box, id, label and bars."""
   out = image.copy()
@@ -85,6 +85,8 @@ class AnnotatedVideoWriter:
                                              options={"preset": "veryfast", "crf": "23"})
     self._video.width, self._video.height = self._size
     self._video.pix_fmt = "yuv420p"
+    self._time_base = fractions.Fraction(1000, rate)  # one frame
+    self._video.codec_context.time_base = self._time_base
     if self.audio_from and _has_audio(self.audio_from):
       self._audio = self._container.add_stream("aac", rate=44100)
       self._audio.layout = "stereo"
@@ -98,7 +100,7 @@ class AnnotatedVideoWriter:
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
     pts = max(self._last_pts + 1, int(round(time * self.fps)))
     frame.pts = pts
-    frame.time_base = self._video.codec_context.time_base
+    frame.time_base = self._time_base
     self._last_pts, self._last_time = pts, time
     for packet in self._video.encode(frame):
       self._container.mux(packet)

@@ -10,7 +10,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from emo_jax.video import analyze as analyze_lib
+from emo_jax.video import pipeline
 
 BOX_COLUMNS = ("x0", "y0", "x1", "y1")
 
@@ -30,28 +30,28 @@ def table_dtype(class_names: Sequence[str]) -> np.dtype:
   return np.dtype(fields)
 
 
-def rows(result: analyze_lib.FrameResult) -> list[tuple]:
+def rows(result: pipeline.FrameResult) -> list[tuple]:
   """One tuple per face of a frame, in `columns` order."""
   return [(result.index, result.time, face.track_id, *(float(v) for v in face.box),
            face.detection_score, face.detected, *face.probabilities.tolist(),
            *face.smoothed.tolist()) for face in result.faces]
 
 
-def to_table(results: Iterable[analyze_lib.FrameResult],
+def to_table(results: Iterable[pipeline.FrameResult],
              class_names: Sequence[str]) -> np.ndarray:
   """A numpy structured array, one row per frame and face (fields: `columns`)."""
   return np.array([row for result in results for row in rows(result)],
                    dtype=table_dtype(class_names))
 
 
-def analyze_to_table(source, model=None, analyzer: analyze_lib.Analyzer | None = None,
+def analyze_to_table(source, model=None, analyzer: pipeline.Analyzer | None = None,
                      **analyzer_kwargs) -> tuple[np.ndarray, tuple[str, ...]]:
   """Analyzes a whole file into (structured array of `columns`, class names).
 
   Args are those of `analyze.analyze`; pass `analyzer` to reuse a compiled model.
   """
-  analyzer = analyzer or analyze_lib.Analyzer(model, **analyzer_kwargs)
-  results = analyze_lib.analyze(source, analyzer=analyzer)
+  analyzer = analyzer or pipeline.Analyzer(model, **analyzer_kwargs)
+  results = pipeline.analyze(source, analyzer=analyzer)
   return to_table(results, analyzer.class_names), analyzer.class_names
 
 
@@ -77,7 +77,7 @@ class TimelineWriter:
     self._writer = csv.writer(self._file)
     self._writer.writerow(columns(class_names))
 
-  def write(self, result: analyze_lib.FrameResult):
+  def write(self, result: pipeline.FrameResult):
     for row in rows(result):
       self._writer.writerow([_format(v) for v in row])
 
@@ -121,7 +121,7 @@ class SummaryBuilder:
     self.num_dropped = 0
     self._tracks: dict[int, dict] = {}
 
-  def add(self, result: analyze_lib.FrameResult):
+  def add(self, result: pipeline.FrameResult):
     self.num_frames += 1
     self.first_time = result.time if self.first_time is None else self.first_time
     self.last_time = result.time
