@@ -1,4 +1,6 @@
 """Face crops and the jitted, fixed-batch-size model call that classifies them."""
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,6 +24,22 @@ def box_to_square(box: np.ndarray, height: int, width: int,
   return faces.face_crop_box([face], height, width, margin)
 
 
+num_traces = 0  # compilations of `_probabilities`, for tests that catch recompiles
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _probabilities(model, variables, frames):
+  """uint8 `[B, T, S, S, C]` -> float32 `[B, K]`; compiled once per model and batch size.
+
+  The model is a static argument (Linen modules hash by value), so every classifier of
+  the same model shares the compiled code: a second video does not compile again.
+  """
+  global num_traces
+  num_traces += 1  # Python side effect: runs once per compilation.
+  logits, _ = model.apply(variables, frames.astype(jnp.float32) / 255.0, train=False)
+  return jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
+
+
 class FaceClassifier:
   """Runs a trained run's model on face crops.
 
@@ -35,14 +53,6 @@ class FaceClassifier:
     self.num_frames, self.size, _, self.channels = run.frames_shape
     self.margin = margin
     self.class_names = tuple(run.class_names)
-    self.num_traces = 0
-
-    def probabilities(variables, frames):
-      self.num_traces += 1  # Python side effect: runs once per compilation.
-      logits, _ = run.model.apply(variables, frames.astype(jnp.float32) / 255.0, train=False)
-      return jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
-
-    self._probabilities = jax.jit(probabilities)
 
   def crop(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
     """uint8 `[H, W, 3]` RGB frame and a face box -> uint8 `[S, S, C]` crop the model takes."""
@@ -62,7 +72,8 @@ class FaceClassifier:
       padded_size = next(b for b in BATCH_SIZES if b >= len(chunk))
       padded = np.zeros((padded_size, *chunk.shape[1:]), np.uint8)
       padded[:len(chunk)] = chunk
-      outputs.append(np.asarray(self._probabilities(self.run.variables, padded))[:len(chunk)])
+      outputs.append(np.asarray(
+          _probabilities(self.run.model, self.run.variables, padded))[:len(chunk)])
     if not outputs:
       return np.zeros((0, len(self.class_names)), np.float32)
     return np.concatenate(outputs)

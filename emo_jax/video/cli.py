@@ -45,7 +45,7 @@ class _Window:
 
 def analyze_to_dir(source, out_dir: str | os.PathLike, model=None, *, annotate: bool = False,
                    realtime: bool = False, progress: bool = True, window: bool = True,
-                   **analyzer_kwargs) -> dict:
+                   analyzer: pipeline.Analyzer | None = None, **analyzer_kwargs) -> dict:
   """Runs `analyze` on a source and writes its outputs into `out_dir`.
 
   Writes timeline.csv (one row per frame and face), summary.json (per track: duration,
@@ -53,6 +53,13 @@ def analyze_to_dir(source, out_dir: str | os.PathLike, model=None, *, annotate: 
   `annotate`, annotated.mp4 (audio copied from a file source). When the source breaks
   mid-way (a corrupt or truncated file) everything up to the damage is written, the
   summary says `"complete": false` with the error, and the error is raised.
+
+  Args:
+    source, model, realtime, analyzer, analyzer_kwargs: as for `pipeline.analyze`.
+    out_dir: the output folder (made if missing).
+    annotate: also write annotated.mp4.
+    progress: a progress bar for files.
+    window: a preview window for live sources when a display exists (q stops).
 
   Returns:
     The summary dict (also in summary.json).
@@ -62,7 +69,7 @@ def analyze_to_dir(source, out_dir: str | os.PathLike, model=None, *, annotate: 
       results, when a frame cannot be decoded.
   """
   out_dir = os.fspath(out_dir)
-  analyzer = pipeline.Analyzer(model, **analyzer_kwargs)
+  analyzer = analyzer or pipeline.Analyzer(model, **analyzer_kwargs)
   frames = source_lib.open_source(source, realtime)
   os.makedirs(out_dir, exist_ok=True)
   info = frames.info

@@ -17,6 +17,10 @@ DETECTORS = ("auto", "mediapipe", "haar")
 # ~50 px, so 240 rows find faces a fifth of the frame height (measured: 98% of synthetic
 # 100-px faces in 640x480 at 240 rows, 0% at 160); it costs ~2x 160 rows (docs/video.md).
 HAAR_DETECT_HEIGHT = 240
+# Haar's confidence is how many raw hits group into a face. On the six real CREMA-D clips
+# (398 frames) faces group 21-150 (median 71), the only false positives 6-8, so video
+# asks for 10 (faces.py's clip crops use 5 and keep the largest box, which is safe there).
+HAAR_MIN_NEIGHBORS = 10
 # MediaPipe resizes its input to 128x128 itself; giving it a copy no bigger than this
 # makes the RGB conversion and copy cheap without losing anything the model sees.
 MEDIAPIPE_MAX_SIDE = 320
@@ -48,7 +52,8 @@ class HaarDetector:
   """OpenCV's frontal-face Haar cascade (`emo_jax.data.faces.find_faces`); needs nothing extra."""
   name = "haar"
 
-  def __init__(self, detect_height: int = HAAR_DETECT_HEIGHT, min_neighbors: int = 5):
+  def __init__(self, detect_height: int = HAAR_DETECT_HEIGHT,
+               min_neighbors: int = HAAR_MIN_NEIGHBORS):
     self.detect_height = detect_height
     self.min_neighbors = min_neighbors
 

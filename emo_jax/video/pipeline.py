@@ -77,7 +77,7 @@ class Analyzer:
     detect_every: run the detector on every k-th frame; the tracker carries boxes between.
     smoothing_s: time constant of the per-track EMA in seconds (0: off).
     tracker: a `track.Tracker` (defaults: IoU 0.3, tracks end after 0.5 s unseen, and are
-      reported from their second detection).
+      reported from their third detection in a row).
     margin: crop context around each face box (training crops: 0.25).
     clip_seconds: for clip models (T > 1), the span of a track's window of T crops.
   """
@@ -89,6 +89,7 @@ class Analyzer:
       raise ValueError(f"detect_every must be >= 1, got {detect_every}")
     self.run = load_model(model)
     self.classifier = classify.FaceClassifier(self.run, margin)
+    self.classifier.warm_up((1,))  # Compile now: in live mode a slow first frame drops frames.
     self.detector = detect.make_detector(detector) if isinstance(detector, str) else detector
     self.detect_every = detect_every
     self.tracker = tracker or track.Tracker()
@@ -103,7 +104,14 @@ class Analyzer:
   def class_names(self) -> tuple[str, ...]:
     return self.classifier.class_names
 
-  def _reset(self):
+  def reset(self):
+    """Forgets the faces seen so far, to start on another video (the model stays compiled)."""
+    self._frame_size = None
+    self._count = 0
+    self._reset_faces()
+    self.tracker.reset(restart_ids=True)
+
+  def _reset_faces(self):
     self.tracker.reset()
     self.smoother.keep_only(())
     self.windows.keep_only(())
@@ -115,7 +123,7 @@ class Analyzer:
     size_changed = image.shape[:2] != self._frame_size
     if size_changed:  # Boxes of another frame size mean nothing here: start over.
       if self._frame_size is not None:
-        self._reset()
+        self._reset_faces()
       self._frame_size = image.shape[:2]
     detection_ran = size_changed or self._count % self.detect_every == 0
     self._count += 1
@@ -139,7 +147,7 @@ class Analyzer:
       p = self._last_probabilities[t.track_id]
       faces.append(FaceResult(t.track_id, box, t.score, t.detected, p,
                               self.smoother.update(t.track_id, p, frame.time)))
-    alive = [t.track_id for t in self.tracker.tracks]
+    alive = [t.track_id for t in self.tracker.tracks if t.track_id]
     self.smoother.keep_only(alive)
     self.windows.keep_only(alive)
     for track_id in set(self._last_probabilities) - set(alive):
@@ -172,8 +180,8 @@ def analyze(source, model=None, *, realtime: bool = False, queue_size: int = 8,
     model: a `checkpoints.LoadedRun`, a training workdir, or None (the bundled model).
     realtime: pace a file as if it were live (frames dropped when inference falls behind).
     queue_size: frames decoded ahead (non-live sources).
-    analyzer: an `Analyzer` to reuse (its model compiled already); `model` and
-      `analyzer_kwargs` are then ignored.
+    analyzer: an `Analyzer` to reuse (its model compiled already; it is `reset()` first);
+      `model` and `analyzer_kwargs` are then ignored.
     **analyzer_kwargs: see `Analyzer` (detector, detect_every, smoothing_s, ...).
 
   Yields:
@@ -183,7 +191,10 @@ def analyze(source, model=None, *, realtime: bool = False, queue_size: int = 8,
     source.SourceError: naming the source (and frame) when it cannot be opened or a frame
       cannot be decoded; results before a damaged frame are yielded first.
   """
-  analyzer = analyzer or Analyzer(model, **analyzer_kwargs)
+  if analyzer is None:
+    analyzer = Analyzer(model, **analyzer_kwargs)
+  else:
+    analyzer.reset()
   frames = source_lib.open_source(source, realtime, queue_size)
   with frames:
     for frame in frames:

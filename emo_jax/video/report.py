@@ -190,9 +190,10 @@ def plot_timeline(csv_path: str | os.PathLike, out_path: str | os.PathLike,
                    colors=colours[:len(class_names)])
     axis.set_ylim(0, 1)
     axis.set_ylabel(f"track {track_id}")
-  if not chosen:
+  if chosen:
+    axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+  else:
     axes[0, 0].text(0.5, 0.5, "no face found", ha="center", va="center")
-  axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
   axes[-1, 0].set_xlabel("time (s)")
   figure.suptitle("smoothed class probabilities per track")
   figure.tight_layout()

@@ -189,7 +189,10 @@ def _describe(spec: str | int, image_fps: float):
       raise SourceError(f"{spec}: no images ({', '.join(IMAGE_EXTENSIONS)}) found there")
     return (SourceInfo(spec, "images", image_fps, len(paths), False),
             lambda: _image_frames(paths, image_fps))
-  decode.check_media_file(spec)  # missing, empty, LFS pointer: clear errors before FFmpeg's.
+  try:  # Missing, empty, LFS pointer: clear errors before FFmpeg's.
+    decode.check_media_file(spec)
+  except decode.DecodeError as e:
+    raise SourceError(str(e)) from e
   if spec.lower().endswith(IMAGE_EXTENSIONS):
     return (SourceInfo(spec, "images", image_fps, 1, False),
             lambda: _image_frames([spec], image_fps))

@@ -25,7 +25,8 @@ class Track:
   """One face followed over time.
 
   Attributes:
-    track_id: stable id, from 1, never reused within a run.
+    track_id: stable id, from 1, never reused within a video; 0 while the track is
+      tentative (ids go to reported faces only, so they count faces: 1, 2, 3, ...).
     box: float `[4]` (x0, y0, x1, y1), predicted for the current time.
     score: the detector's score of the last matched detection.
     velocity: float `[4]`, box change per second (from matched detections).
@@ -58,7 +59,9 @@ class Tracker:
   velocity, so faces that cross keep their ids); with `None` (a frame where detection
   was skipped) every track just moves to its predicted box. A track ends after
   `max_missed_s` seconds without a matching detection; a new one is reported once it
-  has `min_hits` detections (a lone false positive never becomes a face).
+  has `min_hits` detections in a row (a tentative track is dropped at its first miss),
+  so a false positive that lasts a frame or two never becomes a face: Haar gives a few
+  such on the real CREMA-D clips (docs/video.md).
 
   Args:
     iou_threshold: the least IoU for a detection to continue a track.
@@ -67,7 +70,7 @@ class Tracker:
     velocity_smoothing: weight of the old velocity when a new detection updates it.
   """
 
-  def __init__(self, iou_threshold: float = 0.3, max_missed_s: float = 0.5, min_hits: int = 2,
+  def __init__(self, iou_threshold: float = 0.3, max_missed_s: float = 0.5, min_hits: int = 3,
                velocity_smoothing: float = 0.5):
     self.iou_threshold = iou_threshold
     self.max_missed_s = max_missed_s
@@ -76,9 +79,12 @@ class Tracker:
     self._tracks: list[Track] = []
     self._next_id = 1
 
-  def reset(self):
-    """Ends every track (e.g. when the frame size changes); ids keep counting up."""
+  def reset(self, restart_ids: bool = False):
+    """Ends every track (e.g. when the frame size changes); ids keep counting up unless
+    `restart_ids` (a new video)."""
     self._tracks = []
+    if restart_ids:
+      self._next_id = 1
 
   @property
   def tracks(self) -> list[Track]:
@@ -96,8 +102,11 @@ class Tracker:
       track.detected = False
     if detections is not None:
       self._match(list(detections), time)
-    return sorted((t for t in self._tracks if t.hits >= self.min_hits),
-                  key=lambda t: t.track_id)
+    for t in self._tracks:
+      if not t.track_id and t.hits >= self.min_hits:
+        t.track_id = self._next_id
+        self._next_id += 1
+    return sorted((t for t in self._tracks if t.track_id), key=lambda t: t.track_id)
 
   def _match(self, detections: list[detect.Detection], time: float):
     matched_tracks, matched_detections = set(), set()
@@ -113,15 +122,13 @@ class Tracker:
     survivors = []
     for i, track in enumerate(self._tracks):
       # A tentative track is dropped at its first miss; a reported one after max_missed_s.
-      if i in matched_tracks or (track.hits >= self.min_hits
+      if i in matched_tracks or (track.track_id
                                  and time - track.last_seen <= self.max_missed_s):
         survivors.append(track)
     for j, detection in enumerate(detections):
       if j not in matched_detections:
         box = detection.box.astype(np.float64)
-        survivors.append(Track(self._next_id, box, detection.score, np.zeros(4), 1, time, time,
-                               box.copy()))
-        self._next_id += 1
+        survivors.append(Track(0, box, detection.score, np.zeros(4), 1, time, time, box.copy()))
     self._tracks = survivors
 
   def _continue(self, track: Track, detection: detect.Detection, time: float):
