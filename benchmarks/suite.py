@@ -112,6 +112,11 @@ def _reference_train_step(quick: bool, workspace: Workspace) -> list[dict]:
   return reference_pytorch.run(quick)
 
 
+def _video(quick: bool, workspace: Workspace) -> list[dict]:
+  from benchmarks import video  # pylint: disable=g-import-not-at-top
+  return video.run(quick, workspace.cremad_dir)
+
+
 SUITE = (
     Benchmark("ceiling", _ceiling,
               "Median rate of a 2048x2048 matmul (float32 on CPU): the MFU ceiling."),
@@ -136,4 +141,8 @@ SUITE = (
     Benchmark("reference_train_step", _reference_train_step,
               "The reference's frozen-ResNet-18 + autoencoder + LSTM in PyTorch vs "
               "configs/resnet_ae_lstm.py, same batch (benchmarks/reference_pytorch.py)."),
+    Benchmark("video", _video,
+              "Face detectors (hit rate, false positives, ms/frame) and emo_jax.video.analyze "
+              "end to end (fps, latency p50/p95, memory over a long video) "
+              "(benchmarks/video.py)."),
 )
