@@ -112,3 +112,10 @@ def test_missing_camera_and_missing_file_fail_clearly(tmp_path):
     source.open_source(tmp_path / "nothing.mp4")
   with pytest.raises(source.SourceError, match="no images"):
     source.open_source(str(tmp_path))
+
+
+def test_a_url_opens_through_pyav(tmp_path):
+  path = synthetic.write_video(tmp_path / "clip.mp4", _frames(), FPS)
+  with source.open_source(f"file://{path}") as frames:
+    assert frames.info.kind == "file" and not frames.live
+    assert [_brightness_index(f.image) for f in frames] == list(range(10))

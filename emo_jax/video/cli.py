@@ -144,10 +144,13 @@ def main(argv=None) -> int:
                       help="pace a file as if live: frames are dropped when inference lags")
   parser.add_argument("--no_window", action="store_true", help="no live preview window")
   args = parser.parse_args(argv)
-  model = None
-  if args.workdir:
-    from emo_jax import checkpoints  # pylint: disable=g-import-not-at-top
-    model = checkpoints.load(args.workdir, args.checkpoint)
+  from emo_jax import checkpoints  # pylint: disable=g-import-not-at-top
+  try:
+    model = pipeline.load_model(
+        checkpoints.load(args.workdir, args.checkpoint) if args.workdir else None)
+  except (FileNotFoundError, ValueError) as e:  # BundleError is a ValueError
+    print(f"error: cannot load the model: {e}", file=sys.stderr)
+    return 2
   try:
     summary = analyze_to_dir(args.source, args.out, model, annotate=args.annotate,
                              realtime=args.realtime, window=not args.no_window,
