@@ -125,7 +125,8 @@ def _measure(path: str, analyzer: pipeline.Analyzer) -> dict:
   total = last - start
   cpu_ms = 1000 * (time.process_time() - cpu_start) / len(gaps)
   gaps_ms = np.array(gaps) * 1000
-  return {"fps": round(len(gaps) / total, 1), "cpu_ms_per_frame": round(cpu_ms, 2), "latency_ms_p50": round(float(np.percentile(gaps_ms, 50)), 2),
+  return {"fps": round(len(gaps) / total, 1), "cpu_ms_per_frame": round(cpu_ms, 2),
+          "latency_ms_p50": round(float(np.percentile(gaps_ms, 50)), 2),
           "latency_ms_p95": round(float(np.percentile(gaps_ms, 95)), 2), "frames": len(gaps),
           "faces_per_frame": round(faces / len(gaps), 2)}
 

@@ -1,4 +1,4 @@
-"""End to end: `emo_jax.video.analyze` and the CLI on synthetic videos the tests write and on real clips."""
+"""End to end: `emo_jax.video.analyze` and its CLI on synthetic videos and on the real clips."""
 import csv
 import json
 
@@ -128,7 +128,8 @@ def test_two_faces_keep_their_own_ids(fer_run, tmp_path, crossing, detector):
     minimum = len(clip.frames) - 3 if detector == "mediapipe" else len(clip.frames) // 2
     assert len(frames_and_boxes) >= minimum, track_id
     # Each id stays on one actor: its box overlaps that actor's true box in every frame.
-    actor = int(np.argmax(track.iou_matrix(frames_and_boxes[0][1], clip.boxes[frames_and_boxes[0][0]])))
+    first_index, first_box = frames_and_boxes[0]
+    actor = int(np.argmax(track.iou_matrix(first_box, clip.boxes[first_index])))
     for index, box in frames_and_boxes:
       assert track.iou_matrix(box, clip.boxes[index])[0, actor] > 0.3, (track_id, index)
   if crossing:  # they did cross: the left face ended right of the other

@@ -1,4 +1,4 @@
-"""Frame sources on small files the tests write: formats, rotation, images, live pacing, bad input."""
+"""Frame sources on small files the tests write: formats, rotation, images, pacing, bad input."""
 import time
 
 import cv2
@@ -12,7 +12,7 @@ FPS = 25.0
 
 
 def _frames(num_frames=10, width=64, height=48):
-  """Frames whose index can be read back after lossy coding: mean brightness 10 + 20 * index (under 12 frames)."""
+  """Frames whose index survives lossy coding: brightness 10 + 20 * index (for < 12 frames)."""
   frames = np.zeros((num_frames, height, width, 3), np.uint8)
   for i in range(num_frames):
     frames[i] = 10 + (20 * i) % 240

@@ -1,4 +1,4 @@
-"""The video stages alone, on arrays the tests make: tracking, smoothing, clip windows, classifier."""
+"""The video stages alone on arrays the tests make: tracking, smoothing, windows, classifier."""
 import math
 
 import numpy as np

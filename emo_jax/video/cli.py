@@ -1,4 +1,4 @@
-"""`python -m emo_jax.video SOURCE --out DIR`: timeline.csv, summary.json, timeline.png, annotated.mp4.
+"""`python -m emo_jax.video SOURCE --out DIR`: timeline.csv, summary.json, timeline.png, video.
 
     python -m emo_jax.video clip.mp4 --out results/clip --annotate
     python -m emo_jax.video 0 --out results/webcam            # live: window, q to stop

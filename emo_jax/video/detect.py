@@ -105,7 +105,8 @@ class MediaPipeDetector:
 
 def mediapipe_available() -> bool:
   try:
-    from mediapipe.python.solutions import face_detection  # pylint: disable=g-import-not-at-top,unused-import
+    # pylint: disable-next=g-import-not-at-top,unused-import
+    from mediapipe.python.solutions import face_detection
   except Exception:  # pylint: disable=broad-except  (ImportError, or a broken install)
     return False
   return True

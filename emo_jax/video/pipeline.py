@@ -136,7 +136,8 @@ class Analyzer:
       crop = self.classifier.crop(image, box)
       if self.classifier.num_frames == 1:
         to_classify.append((t.track_id, crop[None]))
-      elif self.windows.add(t.track_id, crop, frame.time) or t.track_id not in self._last_probabilities:
+      elif (self.windows.add(t.track_id, crop, frame.time)
+            or t.track_id not in self._last_probabilities):
         to_classify.append((t.track_id, self.windows.clip(t.track_id)))
     if to_classify:
       probabilities = self.classifier(np.stack([clip for _, clip in to_classify]))

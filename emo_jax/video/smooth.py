@@ -1,4 +1,4 @@
-"""Temporal smoothing per track: an EMA with a time constant in seconds, and clip windows for T > 1."""
+"""Per-track temporal smoothing: an EMA with a time constant in seconds; clip windows (T > 1)."""
 import collections
 import math
 

@@ -1,4 +1,4 @@
-"""Frame sources: video files, image folders or globs, cameras and streams, read ahead in a thread."""
+"""Frame sources: video files, image folders or globs, cameras, streams; read ahead in a thread."""
 import collections
 import dataclasses
 import glob
@@ -63,6 +63,11 @@ class SourceInfo:
   has_audio: bool = False
 
 
+def _first_line(error: BaseException) -> str:
+  text = str(error).strip()
+  return text.splitlines()[0] if text else type(error).__name__
+
+
 def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
   """Applies a display-matrix rotation (degrees counterclockwise, as PyAV reports it)."""
   quarter_turns = int(round(rotation / 90.0)) % 4
@@ -87,7 +92,7 @@ def _pyav_frames(name: str, container) -> Iterator[Frame]:
         last_time = index / (fps or DEFAULT_IMAGE_FPS)
       yield Frame(index, last_time, _upright(frame.to_ndarray(format="rgb24"), frame.rotation))
   except av.FFmpegError as e:
-    raise SourceError(f"{name}: cannot decode frame {index + 1} ({decode._first_line(e)}); "  # pylint: disable=protected-access
+    raise SourceError(f"{name}: cannot decode frame {index + 1} ({_first_line(e)}); "
                       f"the file is corrupt or truncated after frame {index}") from e
   if index < 0:
     raise SourceError(f"{name}: no video frame decodes; the file is truncated or corrupt")
@@ -104,7 +109,7 @@ def _open_container(name: str, live: bool):
   try:
     container = av.open(name, options=options, timeout=10.0 if live else None)
   except (av.FFmpegError, OSError) as e:
-    raise SourceError(f"{name}: cannot open it as a video ({decode._first_line(e)}); "  # pylint: disable=protected-access
+    raise SourceError(f"{name}: cannot open it as a video ({_first_line(e)}); "
                       "is it a video file or a reachable stream URL?") from e
   if not container.streams.video:
     container.close()

@@ -1,4 +1,4 @@
-"""Synthetic videos with known faces for tests and benchmarks: one face, two faces, faces that cross.
+"""Synthetic videos with known faces for tests and benchmarks: one, two, or two crossing faces.
 
 Faces are drawn by the synthetic CREMA-D generator (`emo_jax.data.synthetic`); the true
 face box of every frame is returned with the frames, so detection and tracking can be
@@ -93,7 +93,8 @@ def two_faces(num_frames: int, frame_size=(640, 480), crossing: bool = False,
       crop = crops[i]
       h, w = crop.shape[:2]
       if crossing:
-        start, end = (0.02 * width, width * 0.98 - w) if j == 0 else (width * 0.98 - w, 0.02 * width)
+        left, right = 0.02 * width, 0.98 * width - w
+        start, end = (left, right) if j == 0 else (right, left)
         x = int(round(start + (end - start) * progress))
         y = int(round((0.03 if j == 0 else 0.22) * height))
       else:
