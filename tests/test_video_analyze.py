@@ -6,6 +6,7 @@ import av
 import numpy as np
 import pytest
 
+from emo_jax import checkpoints
 from emo_jax import video
 from emo_jax.video import cli
 from emo_jax.video import detect
@@ -40,9 +41,10 @@ def _box(row):
   return np.array([float(row[k]) for k in ("x0", "y0", "x1", "y1")])
 
 
-def test_cli_on_a_one_face_clip_writes_every_output(one_face_clip, fer_run, tmp_path, monkeypatch):
+def test_cli_on_a_one_face_clip_writes_every_output(one_face_clip, tmp_path):
+  """The real default: the bundled FER2013 model and the best detector installed."""
   path, clip = one_face_clip
-  monkeypatch.setattr(pipeline, "load_model", lambda model: fer_run if model is None else model)
+  bundled = checkpoints.load_bundled()
   out = tmp_path / "out"
   assert cli.main([str(path), "--out", str(out), "--annotate"]) == 0
   rows = _read_csv(out / "timeline.csv")
@@ -51,7 +53,7 @@ def test_cli_on_a_one_face_clip_writes_every_output(one_face_clip, fer_run, tmp_
   assert {r["track_id"] for r in rows} == {"1"}
   for row in rows:
     assert track.iou_matrix(_box(row), clip.boxes[int(row["frame"])])[0, 0] > 0.4
-    probabilities = [float(row[f"prob_{n}"]) for n in fer_run.class_names]
+    probabilities = [float(row[f"prob_{n}"]) for n in bundled.class_names]
     assert sum(probabilities) == pytest.approx(1, abs=1e-3)
   np.testing.assert_allclose([float(r["time_s"]) for r in rows], np.arange(2, 40) / 25, atol=1e-3)
   summary = json.loads((out / "summary.json").read_text())
@@ -61,7 +63,8 @@ def test_cli_on_a_one_face_clip_writes_every_output(one_face_clip, fer_run, tmp_
   assert track_summary["duration_s"] == pytest.approx(38 / 25, abs=1e-3)
   assert sum(track_summary["share_of_time"].values()) == pytest.approx(1, abs=1e-3)
   assert sum(track_summary["mean_probabilities"].values()) == pytest.approx(1, abs=1e-3)
-  assert track_summary["dominant_emotion"] in fer_run.class_names
+  assert track_summary["dominant_emotion"] in bundled.class_names
+  assert summary["model"]["workdir"] == bundled.workdir
   assert (out / "timeline.png").read_bytes()[:8] == PNG_SIGNATURE
   with av.open(str(out / "annotated.mp4")) as container:
     assert container.streams.audio, "the source's audio was not copied"
@@ -235,3 +238,16 @@ def test_the_six_real_cremad_clips(cremad_shared_dir, fer_run, tmp_path, detecto
     (track_summary,) = summary["tracks"].values()
     # Reported from the third frame, detected in every one after.
     assert track_summary["detected_frames"] == summary["num_frames"] - 2, path.name
+
+
+def test_mediapipe_boxes_follow_the_haar_convention(cremad_shared_dir):
+  """Crops are cut around Haar-convention boxes whichever detector runs (detect.py)."""
+  if not detect.mediapipe_available():
+    pytest.skip("mediapipe not installed (pip install --no-deps 'mediapipe==0.10.21')")
+  haar, mediapipe = detect.HaarDetector(), detect.MediaPipeDetector()
+  path = cremad_shared_dir / "VideoFlash" / "1001_DFA_NEU_XX.flv"
+  ious = []
+  for frame in video.open_source(path):
+    (haar_face,), (mediapipe_face,) = haar(frame.image), mediapipe(frame.image)
+    ious.append(track.iou_matrix(haar_face.box, mediapipe_face.box)[0, 0])
+  assert np.median(ious) > 0.85 and min(ious) > 0.7

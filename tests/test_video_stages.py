@@ -129,7 +129,8 @@ def test_classifier_pads_face_batches_so_it_compiles_once_per_batch_size(fer_run
 
 
 def test_crop_is_the_training_crop_of_the_box(fer_run):
-  classifier = classify.FaceClassifier(fer_run)
+  assert classify.crop_margin(fer_run) == 0.1  # FER2013's framing
+  classifier = classify.FaceClassifier(fer_run, margin=0.25)
   image = np.zeros((100, 200, 3), np.uint8)
   image[20:60, 50:90] = 255  # a white 40x40 "face"
   square = classify.box_to_square(np.array([50, 20, 90, 60]), 100, 200)

@@ -78,13 +78,14 @@ class Analyzer:
     smoothing_s: time constant of the per-track EMA in seconds (0: off).
     tracker: a `track.Tracker` (defaults: IoU 0.3, tracks end after 0.5 s unseen, and are
       reported from their third detection in a row).
-    margin: crop context around each face box (training crops: 0.25).
+    margin: crop context around each face box (None: the framing of the run's training
+      faces, `classify.crop_margin`).
     clip_seconds: for clip models (T > 1), the span of a track's window of T crops.
   """
 
   def __init__(self, model=None, detector="auto", detect_every: int = 1,
                smoothing_s: float = 0.5, tracker: track.Tracker | None = None,
-               margin: float = classify.CROP_MARGIN, clip_seconds: float = smooth.CLIP_SECONDS):
+               margin: float | None = None, clip_seconds: float = smooth.CLIP_SECONDS):
     if detect_every < 1:
       raise ValueError(f"detect_every must be >= 1, got {detect_every}")
     self.run = load_model(model)
