@@ -15,7 +15,8 @@ BATCH_SIZES = (1, 2, 4, 8, 16)
 # to match what a model saw in training. CREMA-D runs: the margin of the dataset's crops
 # (`emo_jax.data.preprocess.load_clip`). FER2013 runs: FER2013's own framing; the Haar
 # cascade finds the face in 266 of its first 400 training images with a box 0.84 of the
-# image side, centred, i.e. a margin of (1 / 0.84 - 1) / 2 = 0.095 around it.
+# image side, centred, i.e. a margin of (1 / 0.84 - 1) / 2 = 0.095 around it; the same
+# 0.1 that `emo_jax.predict.FRAME_MODEL_MARGIN` found best on the labelled real clips.
 CROP_MARGIN = 0.25
 FER2013_CROP_MARGIN = 0.1
 

@@ -158,7 +158,8 @@ def main(argv=None) -> int:
                              smoothing_s=args.smoothing_s)
   except source_lib.SourceError as e:
     print(f"error: {e}", file=sys.stderr)
-    print(f"results up to the error (if any) are in {args.out}", file=sys.stderr)
+    if os.path.exists(os.path.join(args.out, "summary.json")):
+      print(f"the results up to the error are in {args.out}", file=sys.stderr)
     return 1
   print(f"{summary['num_frames']} frames, {summary['num_tracks']} face track(s), "
         f"{summary['processing_fps']} frames/s; wrote {args.out}")
