@@ -47,7 +47,7 @@ def media(tmp_path_factory):
 
 
 def _png_header(width: int, height: int) -> bytes:
-  """A PNG that announces `width` x `height` and holds one empty row: a decompression bomb's shape."""
+  """A PNG announcing `width` x `height` that holds one empty row: a decompression bomb."""
   def chunk(kind, data):
     return (struct.pack(">I", len(data)) + kind + data
             + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))

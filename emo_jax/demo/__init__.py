@@ -1,1 +1,1 @@
-"""A web demo of `emo_jax.video`: upload a video or an image, or stream a webcam (`python -m emo_jax.demo`)."""
+"""`python -m emo_jax.demo`: a web page to analyse an uploaded video or image, or a webcam."""

@@ -1,4 +1,4 @@
-"""One upload's analysis with `emo_jax.video`, and one webcam frame's; results as JSON-ready dicts."""
+"""Uploads and webcam frames through `emo_jax.video`; results as JSON-ready dicts."""
 import base64
 import json
 import os

@@ -44,7 +44,7 @@ def create_app(run: checkpoints.LoadedRun, upload_root: str,
   model_name = os.path.basename(run.workdir.rstrip("/")) or run.workdir
 
   @app.exception_handler(limits_lib.RequestError)
-  async def _request_error(request, error: limits_lib.RequestError):  # pylint: disable=unused-argument
+  async def _request_error(unused_request, error: limits_lib.RequestError):
     headers = {"Retry-After": str(error.retry_after_s)} if error.retry_after_s else None
     return responses.JSONResponse({"error": error.message}, error.status, headers=headers)
 
