@@ -119,6 +119,11 @@ def _export(quick: bool, workspace: Workspace) -> list[dict]:
   return export.run(quick, tmp)
 
 
+def _video(quick: bool, workspace: Workspace) -> list[dict]:
+  from benchmarks import video  # pylint: disable=g-import-not-at-top
+  return video.run(quick, workspace.cremad_dir)
+
+
 SUITE = (
     Benchmark("ceiling", _ceiling,
               "Median rate of a 2048x2048 matmul (float32 on CPU): the MFU ceiling."),
@@ -146,4 +151,8 @@ SUITE = (
     Benchmark("export", _export,
               "Bundled FER2013 model and ae_lstm as jitted JAX, StableHLO, ONNX float32 and "
               "int8: file size, CPU latency at batch 1 and 32, accuracy (benchmarks/export.py)."),
+    Benchmark("video", _video,
+              "Face detectors (hit rate, false positives, ms/frame) and emo_jax.video.analyze "
+              "end to end (fps, latency p50/p95, memory over a long video) "
+              "(benchmarks/video.py)."),
 )

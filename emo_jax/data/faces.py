@@ -65,22 +65,42 @@ def detect_faces(frames: np.ndarray, detect_height: int = DETECT_HEIGHT) -> list
     T entries: the largest face's Box in full-frame pixels, or None where none is found.
   """
   frames = _check_frames(frames)
-  height, width = frames.shape[1:3]
-  scale = min(1.0, detect_height / height)
-  small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
   boxes = []
   for frame in frames:
-    grey = _grey(frame)
-    if scale < 1.0:
-      grey = cv2.resize(grey, small_size, interpolation=cv2.INTER_AREA)
-    grey = cv2.equalizeHist(grey)
-    found = _cascade().detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5)
-    if len(found) == 0:
-      boxes.append(None)
-      continue
-    x, y, w, h = max(found, key=lambda b: b[2] * b[3])
-    boxes.append(Box(round(x / scale), round(y / scale), round(w / scale), round(h / scale)))
+    found = find_faces(frame, detect_height)
+    boxes.append(max(found, key=lambda f: f[0].width * f[0].height)[0] if found else None)
   return boxes
+
+
+def find_faces(frame: np.ndarray, detect_height: int = DETECT_HEIGHT,
+               min_neighbors: int = 5) -> list[tuple[Box, int]]:
+  """Every frontal face the Haar cascade finds in one frame.
+
+  Args:
+    frame: uint8 `[H, W, 3]` RGB or `[H, W]` grey.
+    detect_height: the frame is downscaled to this height (if taller) before detection.
+    min_neighbors: the cascade's `minNeighbors`: how many overlapping raw hits a face
+      needs (higher: fewer false positives, more misses).
+
+  Returns:
+    (Box in full-frame pixels, neighbours) per face, where neighbours (>= min_neighbors)
+    is the number of raw hits grouped into the face, the cascade's confidence.
+  """
+  frame = np.asarray(frame)
+  if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or frame.size == 0:
+    raise ValueError(f"frame must be uint8 [H, W, 3] or [H, W], got {frame.dtype} "
+                     f"{frame.shape}")
+  height, width = frame.shape[:2]
+  scale = min(1.0, detect_height / height)
+  grey = _grey(frame) if frame.ndim == 3 else frame
+  if scale < 1.0:
+    small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    grey = cv2.resize(grey, small_size, interpolation=cv2.INTER_AREA)
+  grey = cv2.equalizeHist(grey)
+  found, neighbours = _cascade().detectMultiScale2(grey, scaleFactor=1.1,
+                                                   minNeighbors=min_neighbors)
+  return [(Box(round(x / scale), round(y / scale), round(w / scale), round(h / scale)), int(n))
+          for (x, y, w, h), n in zip(found, np.asarray(neighbours).reshape(-1))]
 
 
 def fallback_crop_box(height: int, width: int) -> Box:

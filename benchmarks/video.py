@@ -1,0 +1,233 @@
+"""Video analysis: detectors (hit rate, false positives, cost) and `video.analyze` end to end.
+
+    python -m benchmarks.video [--quick] [--only detectors,analyze,memory] [--cremad_dir DIR]
+
+detectors: each face detector on the six real CREMA-D clips (one face per frame: a hit
+  is a frame where a box overlaps the clip's median face box, IoU > 0.3; every other box
+  is a false positive) and on synthetic 640x480 clips with known boxes (one face, two
+  side by side, two crossing); ms per frame of the detector alone (downscaling included).
+analyze: frames/s end to end (decode thread, detection, tracking, crop, the jitted model
+  on a padded batch, smoothing) and per-frame latency p50/p95 (time from one result to
+  the next while the decoder runs ahead) on a 640x480 25 fps clip with one face and one
+  with two, detecting every frame and every 5th. The model is the bundled FER2013 one
+  when present, else the same architecture with random weights (same cost).
+memory: peak and current RSS while analysing a long synthetic video (1 min; 10 min
+  without --quick), sampled each minute: flat means no growth with length.
+The `fer` package's video path is compared when it is installed (it needs TensorFlow,
+which this project does not install, so the row says skipped).
+"""
+import argparse
+import json
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from benchmarks import machine
+from emo_jax.video import detect
+from emo_jax.video import pipeline
+from emo_jax.video import source
+from emo_jax.video import synthetic
+from emo_jax.video import track
+
+DEFAULT_CREMAD_DIR = (pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" /
+                      "cremad")
+FRAME_SIZE = (640, 480)
+FPS = 25.0
+
+
+def _detectors(variants: bool = False) -> dict:
+  """The detectors by name; `variants` adds Haar's other settings for comparison."""
+  detectors = {"haar": detect.HaarDetector()}
+  if variants:
+    detectors["haar_min_neighbors_5"] = detect.HaarDetector(min_neighbors=5)
+    detectors["haar_120_rows"] = detect.HaarDetector(detect_height=120)
+  if detect.mediapipe_available():
+    detectors["mediapipe"] = detect.MediaPipeDetector()
+  return detectors
+
+
+def _score(detections_per_frame, true_boxes_per_frame) -> dict:
+  hits = false_positives = faces = 0
+  for detections, true_boxes in zip(detections_per_frame, true_boxes_per_frame):
+    faces += len(true_boxes)
+    if detections:
+      iou = track.iou_matrix(true_boxes, np.stack([d.box for d in detections]))
+      hits += int((iou.max(1) > 0.3).sum())
+      false_positives += int((iou.max(0) <= 0.3).sum())
+  return {"hit_rate": round(hits / max(faces, 1), 4), "false_positives": false_positives,
+          "false_positives_per_frame": round(false_positives / len(true_boxes_per_frame), 4)}
+
+
+def _timed(detector, frames) -> tuple[list, float, float]:
+  """(detections per frame, wall ms per frame, CPU ms per frame of all threads)."""
+  detector(frames[0])  # warm-up
+  start, cpu_start = time.perf_counter(), time.process_time()
+  found = [detector(f) for f in frames]
+  return (found, 1000 * (time.perf_counter() - start) / len(frames),
+          1000 * (time.process_time() - cpu_start) / len(frames))
+
+
+def detector_rows(quick: bool, cremad_dir: pathlib.Path | None) -> list[dict]:
+  """Hit rate, false positives and ms per frame of each detector."""
+  num_frames = 50 if quick else 125
+  clips = {"synthetic_one_face": synthetic.one_face(num_frames, FRAME_SIZE),
+           "synthetic_two_faces": synthetic.two_faces(num_frames, FRAME_SIZE),
+           "synthetic_crossing": synthetic.two_faces(num_frames, FRAME_SIZE, crossing=True)}
+  real = []
+  if cremad_dir is not None:
+    for path in sorted((cremad_dir / "VideoFlash").glob("*.flv")):
+      real.append(np.stack([f.image for f in source.open_source(path)]))
+  rows = []
+  for name, detector in _detectors(variants=True).items():
+    for clip_name, clip in clips.items():
+      found, ms, cpu_ms = _timed(detector, clip.frames)
+      rows.append({"name": f"detect/{name}/{clip_name}", "frames": len(clip.frames),
+                   "faces_per_frame": clip.boxes.shape[1], **_score(found, clip.boxes),
+                   "ms_per_frame": round(ms, 2), "cpu_ms_per_frame": round(cpu_ms, 2)})
+    if real:
+      found_all, ms_all, cpu_all, truth_all = [], [], [], []
+      for frames in real:
+        found, ms, cpu_ms = _timed(detector, frames)
+        # The clip's face: the median of the largest box per frame (CREMA-D: one actor).
+        largest = [d[0].box for d in found if d]
+        truth = np.median(np.stack(largest), 0) if largest else np.zeros(4)
+        found_all += found
+        truth_all += [truth[None]] * len(frames)
+        ms_all.append(ms * len(frames))
+        cpu_all.append(cpu_ms * len(frames))
+      rows.append({"name": f"detect/{name}/cremad_real", "frames": len(found_all),
+                   "faces_per_frame": 1, **_score(found_all, truth_all),
+                   "ms_per_frame": round(sum(ms_all) / len(found_all), 2),
+                   "cpu_ms_per_frame": round(sum(cpu_all) / len(found_all), 2)})
+  return rows
+
+
+def _load_model():
+  try:
+    return pipeline.load_model(None), "bundled"
+  except Exception:  # pylint: disable=broad-except  (no bundle in this checkout)
+    return synthetic.untrained_run("fer2013_cnn"), "fer2013_cnn architecture, random weights"
+
+
+def _measure(path: str, analyzer: pipeline.Analyzer) -> dict:
+  results = pipeline.analyze(path, analyzer=analyzer)
+  gaps, faces = [], 0
+  cpu_start = time.process_time()
+  start = last = time.perf_counter()
+  for result in results:
+    now = time.perf_counter()
+    gaps.append(now - last)
+    last = now
+    faces += len(result.faces)
+  total = last - start
+  cpu_ms = 1000 * (time.process_time() - cpu_start) / len(gaps)
+  gaps_ms = np.array(gaps) * 1000
+  return {"fps": round(len(gaps) / total, 1), "cpu_ms_per_frame": round(cpu_ms, 2),
+          "latency_ms_p50": round(float(np.percentile(gaps_ms, 50)), 2),
+          "latency_ms_p95": round(float(np.percentile(gaps_ms, 95)), 2), "frames": len(gaps),
+          "faces_per_frame": round(faces / len(gaps), 2)}
+
+
+def analyze_rows(quick: bool, workdir: pathlib.Path) -> list[dict]:
+  """End-to-end fps and latency of `analyze` per clip, detector and detect_every."""
+  seconds = 4 if quick else 10
+  num_frames = int(seconds * FPS)
+  clips = {"one_face": synthetic.one_face(num_frames, FRAME_SIZE),
+           "two_faces": synthetic.two_faces(num_frames, FRAME_SIZE)}
+  paths = {name: synthetic.write_video(workdir / f"{name}.mp4", clip.frames, FPS)
+           for name, clip in clips.items()}
+  run, model_name = _load_model()
+  rows = []
+  for detector_name, detector in _detectors().items():
+    for detect_every in (1, 5):
+      analyzer = pipeline.Analyzer(run, detector=detector, detect_every=detect_every)
+      analyzer.classifier.warm_up((1, 2))
+      for clip_name, path in paths.items():
+        _measure(path, analyzer)  # warm-up pass (caches, lazy imports)
+        timings = [_measure(path, analyzer) for _ in range(1 if quick else 3)]
+        best = sorted(timings, key=lambda t: t["fps"])[len(timings) // 2]  # median by fps
+        rows.append({"name": f"analyze/{clip_name}/{detector_name}/every_{detect_every}",
+                     **best, "model": model_name, "frame_size": "640x480",
+                     # Wall-clock fps depends on what else runs; CPU ms does much less.
+                     "load_average": machine.load_average()[0]})
+  rows.append(_fer_row())
+  return rows
+
+
+def _fer_row() -> dict:
+  try:
+    import fer  # pylint: disable=g-import-not-at-top,unused-import
+  except Exception:  # pylint: disable=broad-except
+    return {"name": "analyze/fer_package", "skipped": "the fer package (TensorFlow) is not "
+            "installed; pip install fer to compare"}
+  return {"name": "analyze/fer_package", "skipped": "installed, but not wired up yet"}
+
+
+def _rss_mb() -> tuple[float, float]:
+  """(current, peak) resident memory of this process, MB (Linux /proc)."""
+  values = {}
+  with open("/proc/self/status") as f:
+    for line in f:
+      if line.startswith(("VmRSS:", "VmHWM:")):
+        values[line.split(":")[0]] = int(line.split()[1]) / 1024
+  return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def memory_rows(quick: bool, workdir: pathlib.Path) -> list[dict]:
+  """RSS each minute while analysing a long one-face video (flat = bounded memory)."""
+  minutes = 1 if quick else 10
+  loop = synthetic.one_face(250, FRAME_SIZE).frames  # 10 s, played over and over
+  path = workdir / "long.mp4"
+  num_frames = int(minutes * 60 * FPS)
+  synthetic.write_video(path, (loop[i % len(loop)] for i in range(num_frames)), FPS)
+  run, _ = _load_model()
+  analyzer = pipeline.Analyzer(run, detector="auto", detect_every=5)
+  rows, start = [], time.perf_counter()
+  sample_every = int((10 if quick else 60) * FPS)
+  for result in pipeline.analyze(str(path), analyzer=analyzer):
+    if (result.index + 1) % sample_every == 0:
+      current, peak = _rss_mb()
+      rows.append({"name": f"memory/at_{(result.index + 1) / FPS:.0f}s", "rss_mb": round(current),
+                   "peak_rss_mb": round(peak), "wall_s": round(time.perf_counter() - start, 1)})
+  return rows
+
+
+def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None,
+        only: tuple[str, ...] = ("detectors", "analyze", "memory")) -> list[dict]:
+  """The rows of the parts in `only`."""
+  root = pathlib.Path(cremad_dir or DEFAULT_CREMAD_DIR)
+  cremad_dir = root if any(root.glob("VideoFlash/*.flv")) else None
+  rows = []
+  with tempfile.TemporaryDirectory(prefix="emo_jax_video_bench_") as tmp:
+    if "detectors" in only:
+      rows += detector_rows(quick, cremad_dir)
+    if "analyze" in only:
+      rows += analyze_rows(quick, pathlib.Path(tmp))
+    if "memory" in only:
+      rows += memory_rows(quick, pathlib.Path(tmp))
+  return rows
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--quick", action="store_true")
+  parser.add_argument("--only", default="detectors,analyze,memory")
+  parser.add_argument("--cremad_dir")
+  parser.add_argument("--json", help="also write the rows to this JSON file")
+  args = parser.parse_args(argv)
+  from benchmarks import report  # pylint: disable=g-import-not-at-top
+  rows = run(args.quick, args.cremad_dir, tuple(args.only.split(",")))
+  print(report.markdown_table(rows))
+  if args.json:
+    with open(args.json, "w") as f:
+      json.dump(rows, f, indent=2)
+  return 0
+
+
+if __name__ == "__main__":
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+  sys.exit(main())
