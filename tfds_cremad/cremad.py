@@ -340,17 +340,9 @@ class Cremad(tfds.core.GeneratorBasedBuilder):
           "vote_distribution": vote_distribution,
           "face_vote": face_votes.get(clip.name, NO_VOTE),
       }
-    if len(skipped) == len(jobs):
-      raise RuntimeError(f"all {len(jobs)} clips in {root} failed to decode, e.g. "
-                         f"{skipped[0]['clip_name']}: {skipped[0]['error']}")
-    self.info.metadata.update({
-        "num_examples": len(jobs) - len(skipped),
-        "num_skipped": len(skipped),
-        "skipped_clips": sorted(skipped, key=lambda s: s["clip_name"]),
-        "num_without_votes": num_without_votes,
-        "decode_seconds": round(time.monotonic() - start, 1),
-        "num_workers": self._num_workers,
-    })
+    self.info.metadata.update(parallel.build_summary(
+        f"clips in {root}", len(jobs), skipped, start, self._num_workers))
+    self.info.metadata["num_without_votes"] = num_without_votes
 
   def _post_download_and_prepare_hook(self) -> None:
     record_index.write_index(self)

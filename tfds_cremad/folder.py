@@ -165,17 +165,9 @@ class Folder(tfds.core.GeneratorBasedBuilder):
           "subject": file.subject,
           "clip_name": file.name,
       }
-    if len(skipped) == len(jobs):
-      raise RuntimeError(f"all {len(jobs)} files failed to decode, e.g. "
-                         f"{skipped[0]['clip_name']}: {skipped[0]['error']}")
-    self.info.metadata.update({
-        "num_examples": len(jobs) - len(skipped),
-        "num_skipped": len(skipped),
-        "skipped_clips": sorted(skipped, key=lambda s: s["clip_name"]),
-        "class_counts": {SPLIT: counts},
-        "decode_seconds": round(time.monotonic() - start, 1),
-        "num_workers": self._num_workers,
-    })
+    self.info.metadata.update(parallel.build_summary(
+        "files", len(jobs), skipped, start, self._num_workers))
+    self.info.metadata["class_counts"] = {SPLIT: counts}
 
   def _post_download_and_prepare_hook(self) -> None:
     record_index.write_index(self)

@@ -103,3 +103,25 @@ def map_unordered(fn: Callable[[Any], Any], items: Sequence[Any], num_workers: i
   finally:
     pool.terminate()
     pool.join()
+
+
+def build_summary(what: str, num_jobs: int, skipped: list[dict], start: float,
+                  num_workers: int) -> dict:
+  """The `info.metadata` entries every builder records about its decode pass.
+
+  Args:
+    what: what was decoded, for the error, e.g. "clips in /data/CREMA-D".
+    num_jobs: items sent to the workers.
+    skipped: `{"clip_name", "error"}` of each item that failed.
+    start: `time.monotonic()` when decoding began.
+    num_workers: worker processes used.
+
+  Raises:
+    RuntimeError: when every item failed (nothing to pack), naming the first failure.
+  """
+  if num_jobs and len(skipped) == num_jobs:
+    raise RuntimeError(f"all {num_jobs} {what} failed to decode, e.g. "
+                       f"{skipped[0]['clip_name']}: {skipped[0]['error']}")
+  return {"num_examples": num_jobs - len(skipped), "num_skipped": len(skipped),
+          "skipped_clips": sorted(skipped, key=lambda s: s["clip_name"]),
+          "decode_seconds": round(time.monotonic() - start, 1), "num_workers": num_workers}

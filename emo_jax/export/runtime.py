@@ -121,7 +121,24 @@ def as_model_input(frames: np.ndarray, frames_shape: tuple[int, ...], where: str
   return frames.astype(np.float32, copy=False)
 
 
-class OnnxModel:
+class ExportedModel:
+  """What every exported model shares: class names and input shape from its metadata."""
+  metadata: ExportMetadata
+
+  @property
+  def class_names(self) -> tuple[str, ...]:
+    return self.metadata.class_names
+
+  @property
+  def num_classes(self) -> int:
+    return len(self.class_names)
+
+  @property
+  def frames_shape(self) -> tuple[int, int, int, int]:
+    return self.metadata.frames_shape
+
+
+class OnnxModel(ExportedModel):
   """An exported ONNX model behind the call shape of a loaded run.
 
   Attributes:
@@ -155,18 +172,6 @@ class OnnxModel:
     if all(isinstance(d, int) for d in declared) and declared != self.frames_shape:
       raise ValueError(f"{self.path}: its ONNX input is [B, {declared}] but its metadata says "
                        f"frames_shape {self.frames_shape}; re-export the model")
-
-  @property
-  def class_names(self) -> tuple[str, ...]:
-    return self.metadata.class_names
-
-  @property
-  def num_classes(self) -> int:
-    return len(self.class_names)
-
-  @property
-  def frames_shape(self) -> tuple[int, int, int, int]:
-    return self.metadata.frames_shape
 
   def probabilities(self, frames: np.ndarray) -> np.ndarray:
     """Class probabilities `[B, K]` float32 of uint8 or [0, 1] float clips `[B, T, S, S, C]`."""

@@ -67,7 +67,7 @@ def save(exported: jax.export.Exported, path: str | os.PathLike,
   return os.fspath(path)
 
 
-class StableHloModel:
+class StableHloModel(runtime.ExportedModel):
   """A deserialised export behind the call shape of a loaded run (no Flax needed)."""
 
   def __init__(self, path: str | os.PathLike):
@@ -78,18 +78,6 @@ class StableHloModel:
       self.exported = jax.export.deserialize(bytearray(f.read()))
     self.metadata = runtime.read_sidecar(self.path)
     self._call = jax.jit(self.exported.call)
-
-  @property
-  def class_names(self) -> tuple[str, ...]:
-    return self.metadata.class_names
-
-  @property
-  def num_classes(self) -> int:
-    return len(self.class_names)
-
-  @property
-  def frames_shape(self) -> tuple[int, int, int, int]:
-    return self.metadata.frames_shape
 
   def probabilities(self, frames: np.ndarray) -> np.ndarray:
     """Class probabilities `[B, K]` of uint8 or [0, 1] float clips `[B, T, S, S, C]`."""
