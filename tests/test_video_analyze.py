@@ -203,7 +203,9 @@ def test_realtime_drops_frames_instead_of_falling_behind(one_face_clip, fer_run,
   slow = lambda image: time.sleep(0.1) or haar(image)  # 10 frames/s for a 25 fps clip
   summary = video.analyze_to_dir(path, tmp_path / "rt", fer_run, realtime=True,
                                  detector=slow, progress=False)
-  assert summary["processing_seconds"] < 1.6 + 0.8  # the clip's length, not 40 x 0.1 s
+  # About the clip's 1.6 s (plus the last frame's work on a busy machine); processing
+  # every frame would take at least 40 x 0.1 s.
+  assert summary["processing_seconds"] < 3.5
   assert summary["num_dropped_frames"] > 10
   assert summary["num_frames"] + summary["num_dropped_frames"] == 40
   assert summary["realtime"] and summary["complete"]
