@@ -215,9 +215,9 @@ def main(argv=None) -> int:
   parser.add_argument("--cremad_dir")
   parser.add_argument("--json", help="also write the rows to this JSON file")
   args = parser.parse_args(argv)
-  from benchmarks import report  # pylint: disable=g-import-not-at-top
+  from benchmarks import results_report  # pylint: disable=g-import-not-at-top
   rows = run(args.quick, args.cremad_dir, tuple(args.only.split(",")))
-  print(report.markdown_table(rows))
+  print(results_report.markdown_table(rows))
   if args.json:
     with open(args.json, "w") as f:
       json.dump(rows, f, indent=2)
