@@ -193,6 +193,6 @@ def video(rows: list[dict]) -> list[dict]:
 def targets(rows: list[dict]) -> list[dict]:
   """Summary rows: name, measured (ratio), target, met, detail."""
   out = [pipeline_vs_models(rows, CLIP_INPUT), pipeline_vs_models(rows, IMAGE_INPUT)]
-  out += data_path(rows) + train_steps(rows) + epoch(rows) + cached_epoch(rows)
-  out += export_targets(rows) + video(rows)
+  out += data_path(rows) + train_steps(rows) + epoch(rows) + cached_epoch(rows) + video(rows)
+  out += export_targets(rows)
   return [row for row in out if row]
