@@ -230,6 +230,8 @@ def test_cached_run_trains_like_the_frames_run(tiny_data_dir, tmp_path, rbg_rand
     ({"model.encoder.frozen": False}, r"encoder.frozen=False.*encoder.frozen=True"),
     ({"data.augment.flip_probability": 0.5}, r"flip_probability=0.5.*cached_feature_views > 1"),
     ({"data.augment.noise_stddev": 0.1}, r"augment.noise_stddev=0.1"),
+    ({"data.augment.rotation_degrees": 10.0}, r"augment.rotation_degrees=10.0"),
+    ({"data.augment.erase_probability": 0.5}, r"augment.erase_probability=0.5"),
     ({"model.bottleneck.pixel_decoder": True}, "pixel_decoder=True"),
     ({"data.cached_feature_views": 0}, "cached_feature_views=0"),
     ({"data.cached_feature_dtype": "bfloat16"}, "cached_feature_dtype='bfloat16'"),

@@ -7,7 +7,7 @@ from emo_jax.feature_cache import layout
 
 # AugmentConfig fields that change the pixels the encoder sees (the rest are temporal).
 PIXEL_AUGMENTATIONS = ("crop_probability", "flip_probability", "brightness", "contrast",
-                       "noise_stddev")
+                       "noise_stddev", "rotation_degrees", "erase_probability")
 
 
 def check_preconditions(config: ml_collections.ConfigDict) -> None:
