@@ -35,10 +35,6 @@ from emo_jax.data import preprocess
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 AGGREGATIONS = ("mean", "log_mean")
-# Context around the detected face for frame models, as a share of the face size on
-# each side. FER2013's faces are tight crops; on real CREMA-D clips margins of 0-0.1 gave
-# the right class the most probability and wider ones less (README, "Real faces").
-FRAME_MODEL_MARGIN = 0.1
 # Faces are searched on frames downscaled to this height: faces down to ~10% of the
 # frame height are found (the dataset builders use 120 rows for CREMA-D's large faces).
 DETECT_HEIGHT = 240
@@ -142,7 +138,7 @@ def read_frames(path: str, max_frames: int, backend: str = "auto") -> tuple[np.n
 
 
 def face_crops(frames: np.ndarray, size: int, grayscale: bool,
-               margin: float = FRAME_MODEL_MARGIN) -> tuple[np.ndarray, list]:
+               margin: float = faces.FER2013_MARGIN) -> tuple[np.ndarray, list]:
   """Per frame, the largest face cropped square with `margin`: (`[F', S, S, C]`, boxes).
 
   Boxes are None for frames without a face; crops are returned for the frames with one.
@@ -207,7 +203,7 @@ class Prediction:
 
 
 def predict(path: str | os.PathLike, run: Model, max_frames: int = 64,
-            how: str = "log_mean", margin: float = FRAME_MODEL_MARGIN,
+            how: str = "log_mean", margin: float | None = None,
             backend: str = "auto") -> Prediction:
   """Classifies the emotion of the face in a video or image.
 
@@ -217,7 +213,8 @@ def predict(path: str | os.PathLike, run: Model, max_frames: int = 64,
       an exported ONNX model from `emo_jax.export.runtime.load`).
     max_frames: frame models: frames classified, spread evenly over the clip; 0 for all.
     how: frame models: "mean" or "log_mean" of the frames' probabilities (`aggregate`).
-    margin: frame models: context around each face, as a share of its size.
+    margin: frame models: context around each face, as a share of its size; None: the
+      framing of the model's training faces (`faces.training_margin`).
     backend: video decoder, see `emo_jax.data.decode.decode_video`.
 
   Raises:
@@ -227,6 +224,10 @@ def predict(path: str | os.PathLike, run: Model, max_frames: int = 64,
   num_frames, size, _, channels = run.frames_shape
   if num_frames > 1:
     return _predict_clip_model(path, run, backend)
+  if margin is None:
+    config = getattr(run, "config", None)  # Exported models: FER2013-style frame models.
+    margin = (faces.training_margin(str(config.data.dataset)) if config is not None
+              else faces.FER2013_MARGIN)
   frames, indices, fps = read_frames(path, max_frames, backend)
   crops, boxes = face_crops(frames, size, channels == 1, margin)
   found = sum(box is not None for box in boxes)
@@ -308,8 +309,9 @@ def main(argv=None) -> int:
                       help="frame models: frames classified per clip, evenly spread; 0 = all")
   parser.add_argument("--aggregate", default="log_mean", choices=AGGREGATIONS,
                       help="frame models: how frame probabilities make the clip's")
-  parser.add_argument("--margin", type=float, default=FRAME_MODEL_MARGIN,
-                      help="frame models: context around the face, share of its size")
+  parser.add_argument("--margin", type=float, default=None,
+                      help="frame models: context around the face, share of its size "
+                      "(default: the framing of the model's training faces)")
   parser.add_argument("--backend", default="auto", help="video decoder (auto, decord, pyav)")
   parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
   args = parser.parse_args(argv)

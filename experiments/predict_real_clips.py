@@ -19,6 +19,7 @@ import numpy as np
 
 from emo_jax import predict
 from emo_jax.data import cremad
+from emo_jax.data import faces
 from emo_jax.data import fer2013
 
 MARGINS = (0.0, 0.1, 0.2, 0.3)
@@ -68,8 +69,8 @@ def main(argv=None) -> int:
         right += int(np.argmax(p) == label)
         p_right.append(p[label])
       print(f"| {margin} | {how} | {right} of {len(labels)} | {np.mean(p_right):.3f} |")
-  print(f"\nAt the defaults (margin {predict.FRAME_MODEL_MARGIN}, log_mean):")
-  for result, label in zip(results[predict.FRAME_MODEL_MARGIN], labels):
+  print(f"\nAt the defaults (margin {faces.FER2013_MARGIN}, log_mean):")
+  for result, label in zip(results[faces.FER2013_MARGIN], labels):
     print(f"  {os.path.basename(result.path)}: {result.class_name} "
           f"(true {cremad.EMOTIONS[label]}; face in {result.face_found_ratio:.0%} of frames)")
   return 0

@@ -29,7 +29,7 @@ class Clip:
 
 def load_clip(path: str | os.PathLike, num_frames: int = 16, size: int = 112,
               grayscale: bool = True, backend: str = "auto", with_audio: bool = True,
-              margin: float = 0.25, sample_rate: int = 16000) -> Clip:
+              margin: float = faces.DATASET_MARGIN, sample_rate: int = 16000) -> Clip:
   """Decodes `num_frames` uniformly sampled frames, crops the face and reads the audio.
 
   Args:
@@ -57,7 +57,7 @@ def load_clip(path: str | os.PathLike, num_frames: int = 16, size: int = 112,
 
 
 def load_image(path: str | os.PathLike, size: int = 112, grayscale: bool = True,
-               face: str | faces.Box = "detect", margin: float = 0.25) -> Clip:
+               face: str | faces.Box = "detect", margin: float = faces.DATASET_MARGIN) -> Clip:
   """Reads a still image as a one-frame clip, face-cropped like `load_clip`.
 
   Args:

@@ -11,24 +11,15 @@ from emo_jax.data import faces
 # Faces of one frame are classified together, padded to the next of these batch sizes, so
 # the jitted call compiles at most once per size (not once per face count).
 BATCH_SIZES = (1, 2, 4, 8, 16)
-# Context around the face (a Haar-convention box), as a share of its size on each side,
-# to match what a model saw in training. CREMA-D runs: the margin of the dataset's crops
-# (`emo_jax.data.preprocess.load_clip`). FER2013 runs: FER2013's own framing; the Haar
-# cascade finds the face in 266 of its first 400 training images with a box 0.84 of the
-# image side, centred, i.e. a margin of (1 / 0.84 - 1) / 2 = 0.095 around it; the same
-# 0.1 that `emo_jax.predict.FRAME_MODEL_MARGIN` found best on the labelled real clips.
-CROP_MARGIN = 0.25
-FER2013_CROP_MARGIN = 0.1
-
-
 def crop_margin(run: checkpoints.LoadedRun) -> float:
-  """The crop margin that reproduces the framing of the run's training faces."""
+  """The crop margin that reproduces the framing of the run's training faces
+  (`faces.training_margin`: FER2013's tight faces, or the dataset builders' crops)."""
   dataset = str(run.config.data.dataset) if "data" in run.config else ""
-  return FER2013_CROP_MARGIN if dataset.startswith("fer2013") else CROP_MARGIN
+  return faces.training_margin(dataset)
 
 
 def box_to_square(box: np.ndarray, height: int, width: int,
-                  margin: float = CROP_MARGIN) -> faces.Box:
+                  margin: float = faces.DATASET_MARGIN) -> faces.Box:
   """The training crop for a face box (x0, y0, x1, y1): `faces.face_crop_box` of that one box."""
   x0, y0, x1, y1 = (float(v) for v in box)
   face = faces.Box(round(x0), round(y0), max(1, round(x1 - x0)), max(1, round(y1 - y0)))
