@@ -60,6 +60,8 @@ def base_config() -> ml_collections.ConfigDict:
   config.optimizer.b1 = 0.9
   config.optimizer.b2 = 0.999
   config.optimizer.weight_decay = 1e-4
+  # False: weight decay on kernels only, not on norm scales and biases (the usual choice).
+  config.optimizer.decay_norms_and_biases = False
   config.optimizer.grad_clip_norm = 1.0
   # Regex over '/'-joined parameter paths, e.g. "^encoder/" to freeze the frame encoder.
   config.optimizer.frozen = ""

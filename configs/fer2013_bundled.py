@@ -39,7 +39,9 @@ def get_config(arg=None):
   config.train.eval_every_epochs = 2.0
   config.train.checkpoint_every_epochs = 1.0
   config.train.log_every_steps = 100
-  config.optimizer.update(learning_rate=2e-3, warmup_steps=500, weight_decay=1e-4)
+  config.optimizer.update(learning_rate=2e-3, warmup_steps=500, weight_decay=1e-4,
+                          # The shipped model was trained with decay on every parameter.
+                          decay_norms_and_biases=True)
   config.loss.label_smoothing = 0.1
   if args.runlocal:
     common.runlocal_overrides(config)

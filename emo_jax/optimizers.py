@@ -39,13 +39,22 @@ def param_group_labels(params, config: ml_collections.ConfigDict):
   return flax.traverse_util.path_aware_map(label, params)
 
 
+def decays(params, config: ml_collections.ConfigDict):
+  """Which parameters weight decay applies to: kernels only (ndim >= 2) unless
+  `config.decay_norms_and_biases`, which decays every parameter (before 2026-11-29 the default)."""
+  if config.get("decay_norms_and_biases", False):
+    return jax.tree.map(lambda _: True, params)
+  return jax.tree.map(lambda p: getattr(p, "ndim", 0) >= 2, params)
+
+
 def create_optimizer(config: ml_collections.ConfigDict, params, total_steps: int):
   """Returns `(optax.GradientTransformation, schedule)` for `config.optimizer`."""
   schedule = learning_rate_schedule(config, total_steps)
 
   def adamw(multiplier):
     return optax.adamw(lambda step: multiplier * schedule(step), b1=config.b1, b2=config.b2,
-                       weight_decay=config.weight_decay)
+                       weight_decay=config.weight_decay,
+                       mask=lambda tree: decays(tree, config))
 
   labels = param_group_labels(params, config)
   transforms = {"default": adamw(1.0), "frozen": optax.set_to_zero()}

@@ -68,6 +68,23 @@ def test_frozen_parameters_do_not_move_and_groups_scale_the_rate():
                     "temporal": {"kernel": "^temporal/"}}
 
 
+@pytest.mark.parametrize("decay_norms_and_biases", [False, True])
+def test_weight_decay_skips_norms_and_biases_unless_asked(decay_norms_and_biases):
+  params = {"dense": {"kernel": jnp.ones((2, 3)), "bias": jnp.ones(3)}, "norm": {"scale": jnp.ones(3)}}
+  config = optimizer_config(weight_decay=0.5, learning_rate=0.1, warmup_steps=0,
+                            decay_norms_and_biases=decay_norms_and_biases)
+  tx, _ = optimizers.create_optimizer(config, params, total_steps=10)
+  zero_grads = jax.tree.map(jnp.zeros_like, params)
+  updates, _ = tx.update(zero_grads, tx.init(params), params)
+  # With zero gradients the only update is the decay itself.
+  assert np.all(np.asarray(updates["dense"]["kernel"]) < 0)
+  for leaf in (updates["dense"]["bias"], updates["norm"]["scale"]):
+    if decay_norms_and_biases:
+      assert np.all(np.asarray(leaf) < 0)
+    else:
+      np.testing.assert_array_equal(leaf, 0.0)
+
+
 def test_schedule_warms_up_then_decays():
   config = optimizer_config(warmup_steps=10, learning_rate=1.0, end_learning_rate_factor=0.01)
   schedule = optimizers.learning_rate_schedule(config, total_steps=100)
