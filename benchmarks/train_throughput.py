@@ -21,12 +21,12 @@ Compute dtype: --dtype (default `auto`: bfloat16 on GPU/TPU, float32 on CPU) set
 MFU compares like with like.
 
 On one GPU, the whole measurement is one command (not run on this project's CPU-only
-machine; bounded at 6 x 75 s = 7.5 min, under 8 minutes):
+machine; bounded at 7 x 60 s = 7 min, under 8 minutes):
 
     python -m benchmarks.train_throughput --gpu
 
-(each config's own batch size, bfloat16, up to 20 timed steps or 15 s of them, each
-config's subprocess stopped after 75 s and reported as an error row).
+(each config's own batch size, bfloat16, up to 20 timed steps or 10 s of them, each
+config's subprocess stopped after 60 s and reported as an error row).
 """
 import argparse
 import importlib
@@ -53,7 +53,7 @@ from emo_jax.data import cremad as cremad_data
 from emo_jax.data import fer2013
 from tfds_cremad import cremad
 
-CONFIGS = ("ae_lstm", "cnn_lstm", "attention", "c3d", "resnet_ae_lstm", "fer2013_cnn")
+CONFIGS = ("ae_lstm", "cnn_lstm", "attention", "c3d", "resnet_ae_lstm", "fer2013_cnn", "fer2013_vgg")
 FER2013_SHAPE = (1, 48, 48, 1)
 
 
@@ -238,21 +238,25 @@ def measure_in_subprocess(name: str, batch_size: int | None, num_steps: int,
 
 def quick_batch_size(name: str) -> int:
   """--quick batch: 4 clips (64 frames of 112x112 per step), 8 FER2013 images."""
-  return 8 if name == "fer2013_cnn" else 4
+  return 8 if name.startswith("fer2013") else 4
 
 
-def run(quick: bool = False, configs=CONFIGS, gpu: bool = False, dtype: str = "auto") -> list[dict]:
+def run(quick: bool = False, configs=CONFIGS, gpu: bool = False, dtype: str = "auto",
+        timeout_s: float | None = None) -> list[dict]:
   """One row per config (see `measure`), each measured in its own subprocess.
 
   --quick: `quick_batch_size`, up to 3 timed steps, fewer once they took 6 s; --gpu: the
-  config's batch size in bfloat16, up to 20 timed steps or 15 s, 75 s per config; else
+  config's batch size in bfloat16, up to 20 timed steps or 10 s, 60 s per config; else
   the config's batch size and up to 5 timed steps, fewer once they took 2 min.
+  `timeout_s` bounds each config's subprocess (default 60 s with --gpu, else 30 min).
   """
   if gpu:
-    return [measure_in_subprocess(name, None, 20, 15, timeout_s=75, dtype="bfloat16")
+    return [measure_in_subprocess(name, None, 20, 10, timeout_s=timeout_s or 60,
+                                  dtype="bfloat16")
             for name in configs]
   return [measure_in_subprocess(name, quick_batch_size(name) if quick else None,
-                                3 if quick else 5, 6 if quick else 120, dtype=dtype)
+                                3 if quick else 5, 6 if quick else 120, dtype=dtype,
+                                timeout_s=timeout_s or 1800)
           for name in configs]
 
 
@@ -268,12 +272,15 @@ def main(argv=None) -> int:
                       help="compute dtype (auto: bfloat16 on GPU/TPU, float32 on CPU)")
   parser.add_argument("--gpu", action="store_true",
                       help="the whole one-GPU measurement in under 8 minutes (bfloat16)")
+  parser.add_argument("--timeout_s", type=float, default=None,
+                      help="seconds per config's subprocess (default 60 with --gpu)")
   args = parser.parse_args(argv)
   if args.one:
     print(json.dumps(measure(args.one, batch_size=args.batch_size, num_steps=args.num_steps,
                              budget_s=args.budget_s, dtype=args.dtype)))
     return 0
-  for row in run(args.quick, args.configs.split(","), gpu=args.gpu, dtype=args.dtype):
+  for row in run(args.quick, args.configs.split(","), gpu=args.gpu, dtype=args.dtype,
+                 timeout_s=args.timeout_s):
     print(json.dumps(row))
   return 0
 
