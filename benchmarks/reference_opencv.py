@@ -40,7 +40,7 @@ NUM_FRAMES, SIZE = 16, 112
 DEFAULT_CREMAD_DIR = decode_benchmark.DEFAULT_CLIPS_DIR.parent
 
 
-def read_clip_reference(path: str, cascade: cv2.CascadeClassifier, num_frames: int = NUM_FRAMES,
+def read_clip_reference(path: str, cascade: "cv2.CascadeClassifier", num_frames: int = NUM_FRAMES,
                         size: int = SIZE) -> np.ndarray:
   """The reference data path for one clip: uint8 `[T, size, size, 1]` grey face crops."""
   crops = []

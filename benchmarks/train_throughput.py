@@ -279,9 +279,9 @@ def main(argv=None) -> int:
     print(json.dumps(measure(args.one, batch_size=args.batch_size, num_steps=args.num_steps,
                              budget_s=args.budget_s, dtype=args.dtype)))
     return 0
-  for row in run(args.quick, args.configs.split(","), gpu=args.gpu, dtype=args.dtype,
-                 timeout_s=args.timeout_s):
-    print(json.dumps(row))
+  for name in args.configs.split(","):  # A row as soon as its config is measured.
+    for row in run(args.quick, [name], gpu=args.gpu, dtype=args.dtype, timeout_s=args.timeout_s):
+      print(json.dumps(row), flush=True)
   return 0
 
 

@@ -1,7 +1,8 @@
 """Loads a trained model for notebooks and tools: a run's workdir, or a model the package ships.
 
     run = checkpoints.load("workdirs/ae_lstm")       # a training workdir
-    run = checkpoints.load_bundled("fer2013")         # shipped in emo_jax/bundled/
+    run = checkpoints.load_bundled()                  # the default model shipped in emo_jax/bundled/
+    run = checkpoints.load_bundled("fer2013")         # the smaller, CPU-trained one
     logits, aux = run.model.apply(run.variables, frames, train=False)  # frames [B, T, H, W, C] in [0, 1]
 
 Only the model variables (params, batch_stats) are read, not the optimiser state, so this
@@ -31,7 +32,8 @@ CHECKPOINT_KINDS = ("best", "latest")
 BUNDLE_VARIABLES = "variables.msgpack"
 BUNDLE_MANIFEST = "manifest.json"
 BUNDLE_MODEL_CARD = "MODEL_CARD.md"
-DEFAULT_BUNDLED = "fer2013"
+# The most accurate bundled model (see each bundle's MODEL_CARD.md).
+DEFAULT_BUNDLED = "fer2013_vgg"
 
 
 class BundleError(ValueError):
@@ -205,7 +207,7 @@ def bundled_dir() -> str:
 
 
 def bundled_names() -> tuple[str, ...]:
-  """Names of the bundled models, e.g. `("fer2013",)`."""
+  """Names of the bundled models, e.g. `("fer2013", "fer2013_vgg")`."""
   root = bundled_dir()
   return tuple(sorted(name for name in os.listdir(root)
                       if os.path.isfile(os.path.join(root, name, BUNDLE_MANIFEST))))
@@ -223,8 +225,8 @@ def load_bundled(name: str = DEFAULT_BUNDLED, directory: str | None = None) -> L
   """Loads a model that ships inside the package (or a bundle folder written elsewhere).
 
   Args:
-    name: a bundled model's name (`bundled_names()`), e.g. "fer2013", the FER2013 face
-      model trained by this project (its MODEL_CARD.md says how and how well).
+    name: a bundled model's name (`bundled_names()`), e.g. "fer2013_vgg" (the default)
+      or "fer2013", FER2013 face models trained by this project (its MODEL_CARD.md says how and how well).
     directory: a bundle folder written by `python -m emo_jax.bundle`, instead of `name`.
 
   Returns:

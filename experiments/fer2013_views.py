@@ -1,6 +1,7 @@
 r"""FER2013 accuracy of a trained run with each test-time augmentation, chosen on PublicTest.
 
   python -m experiments.fer2013_views --workdir workdirs/fer2013_bundled --data_dir data/tfds
+  python -m experiments.fer2013_views --bundled fer2013_vgg   # a model that ships
 
 Evaluates the run's selected checkpoint on PublicTest (the validation split) and
 PrivateTest (the test split) with no test-time augmentation, with the mirror image
@@ -33,12 +34,17 @@ def load_split(data_dir: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--workdir", required=True)
+  source = parser.add_mutually_exclusive_group(required=True)
+  source.add_argument("--workdir", help="a training workdir")
+  source.add_argument("--bundled", help="a bundled model's name, e.g. fer2013_vgg")
   parser.add_argument("--data_dir", default="data/tfds")
   parser.add_argument("--checkpoint", default="best")
   parser.add_argument("--out", default=None, help="write the numbers as JSON here")
   args = parser.parse_args(argv)
-  run = checkpoints.load(args.workdir, args.checkpoint)
+  if args.bundled:
+    run = checkpoints.load_bundled(args.bundled)
+  else:
+    run = checkpoints.load(args.workdir, args.checkpoint)
   data = {split: load_split(args.data_dir, split) for split in SPLITS}
   results = {}
   for mode in emotion_net.TEST_TIME_AUGMENTATIONS:
@@ -54,7 +60,8 @@ def main(argv=None) -> int:
                                                                   len(run.class_names))
   chosen = max((m for m, s in results if s == "public_test"),
                key=lambda m: results[(m, "public_test")]["accuracy"])
-  print(f"{args.workdir}, step {run.step}\n")
+  print(f"{args.workdir or 'bundled ' + args.bundled}, step {run.step}, "
+        f"compute dtype {run.config.model.get('dtype', 'float32')}\n")
   print("| test-time augmentation | PublicTest accuracy | PrivateTest accuracy | PrivateTest UAR | PrivateTest macro F1 |")
   print("| --- | ---: | ---: | ---: | ---: |")
   for mode in dict.fromkeys(m for m, _ in results):

@@ -47,11 +47,17 @@ def test_bundle_command_line_errors(tmp_path, capsys):
   assert "not a training workdir" in capsys.readouterr().err
 
 
-def test_shipped_fer2013_model_matches_its_card(fer2013_shared_dir):
+def test_the_default_bundle_is_shipped():
+  assert checkpoints.DEFAULT_BUNDLED in checkpoints.bundled_names()
+  assert predict.DEFAULT_BUNDLED == checkpoints.DEFAULT_BUNDLED
+
+
+@pytest.mark.parametrize("name", ["fer2013", "fer2013_vgg"])
+def test_shipped_fer2013_model_matches_its_card(fer2013_shared_dir, name):
   """Accuracy on a fixed sample of 300 PrivateTest images, against the model card's figure."""
-  run = checkpoints.load_bundled("fer2013")
+  run = checkpoints.load_bundled(name)
   assert run.class_names == fer2013.FER_CLASSES and run.frames_shape == (1, 48, 48, 1)
-  card = (checkpoints.bundled_dir() + "/fer2013/MODEL_CARD.md")
+  card = (checkpoints.bundled_dir() + f"/{name}/MODEL_CARD.md")
   with open(card) as f:
     claimed = float(re.search(r"PrivateTest accuracy: ([\d.]+)%", f.read()).group(1)) / 100
   examples = list(fer2013.read(fer2013_shared_dir, splits=("private_test",)))

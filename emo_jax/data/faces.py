@@ -45,7 +45,7 @@ class Box(NamedTuple):
   height: int
 
 
-def _cascade() -> cv2.CascadeClassifier:
+def _cascade() -> "cv2.CascadeClassifier":
   """The Haar cascade, loaded once per thread."""
   cascade = getattr(_local, "cascade", None)
   if cascade is None:
