@@ -120,6 +120,12 @@ def _make_configs() -> list[CremadConfig]:
                    "32x32 grey."),
       num_frames=4, size=32, grayscale=True, synthetic=True, num_actors=4, clips_per_actor=6,
       source_frame_size=(160, 120)))
+  configs.append(CremadConfig(
+      name="synthetic_tiny10",
+      description=("For tests of the 5-fold protocol: 10 synthetic actors x 6 clips of 160x120 "
+                   "video, 4 frames, 32x32 grey."),
+      num_frames=4, size=32, grayscale=True, synthetic=True, num_actors=10, clips_per_actor=6,
+      source_frame_size=(160, 120)))
   return configs
 
 
