@@ -9,6 +9,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from emo_jax import checkpoints
 from emo_jax import config_checks
 from emo_jax import evaluation
 from emo_jax import feature_cache
@@ -26,6 +27,9 @@ from emo_jax import resume
 from emo_jax import sharding
 from emo_jax import train_checkpoints
 from emo_jax import train_state as train_state_lib
+
+# `model.encoder.pretrained = "bundled:fer2013"`: a bundled model's encoder layers.
+BUNDLED_PREFIX = "bundled:"
 
 
 class NonFiniteLossError(RuntimeError):
@@ -47,6 +51,21 @@ def training_schedule(train_config: ml_collections.ConfigDict, steps_per_epoch: 
       "checkpoint_every_steps": min(steps(train_config.checkpoint_every_epochs), total),
       "log_every_steps": max(int(train_config.log_every_steps), 1),
   }
+
+
+def load_pretrained_encoder(state, pretrained: str, model_config):
+  """`model.encoder.pretrained`: "bundled:NAME" (a bundled model's matching encoder layers,
+  e.g. "bundled:fer2013") or a directory written by `models.save_encoder`."""
+  variables = {"params": state.params, "batch_stats": state.batch_stats}
+  if pretrained.startswith(BUNDLED_PREFIX):
+    source = checkpoints.load_bundled(pretrained[len(BUNDLED_PREFIX):]).variables
+    variables, copied, skipped = models.copy_matching_encoder(variables, source)
+    logging.info("Frame encoder from %s: %d entries copied, %d kept fresh (%s)", pretrained,
+                 len(copied), len(skipped), ", ".join(skipped) or "none")
+  else:
+    variables = models.load_pretrained_from_config(variables, model_config)
+    logging.info("Loaded the pretrained frame encoder from %s", pretrained)
+  return state.replace(params=variables["params"], batch_stats=variables["batch_stats"])
 
 
 def optimizer_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -113,10 +132,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   tx, lr_schedule = optimizers.create_optimizer(optimizer_config(config), abstract_params, total_steps)
   state = train_state_lib.create_train_state(model, tx, frames_shape, init_rng, mesh)
   if config.model.get("encoder") and config.model.encoder.get("pretrained"):
-    variables = models.load_pretrained_from_config(
-        {"params": state.params, "batch_stats": state.batch_stats}, config.model)
-    state = state.replace(params=variables["params"], batch_stats=variables["batch_stats"])
-    logging.info("Loaded the pretrained frame encoder from %s", config.model.encoder.pretrained)
+    state = load_pretrained_encoder(state, config.model.encoder.pretrained, config.model)
   if config.data.cached_features:  # After the encoder is final: the cache depends on it.
     data = feature_cache.cached_feature_datasets(
         data, config, model, {"params": state.params, "batch_stats": state.batch_stats})

@@ -67,3 +67,38 @@ def test_shipped_fer2013_model_matches_its_card(fer2013_shared_dir, name):
   accuracy = np.mean(np.argmax(predict.predict_frames(run, images), -1) == labels)
   # 300 images: the binomial standard error is about 2.7 points.
   assert abs(accuracy - claimed) < 0.08, (accuracy, claimed)
+
+
+def test_a_video_model_starts_from_the_bundled_encoders_matching_layers(tmp_path):
+  """`model.encoder.pretrained="bundled:fer2013"`: the conv stages are copied, the rest kept."""
+  from configs import ae_lstm  # pylint: disable=g-import-not-at-top
+  from emo_jax import models  # pylint: disable=g-import-not-at-top
+  from emo_jax import trainer  # pylint: disable=g-import-not-at-top
+  source = checkpoints.load_bundled("fer2013").variables
+  config = ae_lstm.get_config("runlocal").model
+  # The bundled encoder's widths; a 128-wide projection where the bundle's is 256-wide.
+  config.encoder.update(widths=(32, 64, 128, 256), convs_per_stage=1, pooling="flatten",
+                        features=128, pretrained="bundled:fer2013")
+  model = models.create_model(config, 6)
+  fresh = jax.jit(lambda: model.init({"params": jax.random.key(0), "dropout": jax.random.key(0),
+                                      "noise": jax.random.key(0)},
+                                     np.zeros((1, 4, 32, 32, 1), np.float32), train=False))()
+  loaded, copied, skipped = models.copy_matching_encoder(fresh, source)
+  np.testing.assert_array_equal(loaded["params"]["encoder"]["stage3_conv0"]["kernel"],
+                                source["params"]["encoder"]["stage3_conv0"]["kernel"])
+  np.testing.assert_array_equal(loaded["batch_stats"]["encoder"]["stage0_norm0"]["mean"],
+                                source["batch_stats"]["encoder"]["stage0_norm0"]["mean"])
+  assert "params/encoder/projection/kernel" in skipped
+  np.testing.assert_array_equal(loaded["params"]["encoder"]["projection"]["kernel"],
+                                fresh["params"]["encoder"]["projection"]["kernel"])
+  jax.tree.map(np.testing.assert_array_equal, loaded["params"]["temporal"],
+               fresh["params"]["temporal"])
+  assert len(copied) >= 8  # 4 convolutions' kernels and biases at least.
+  config.encoder.widths = (16, 32, 64, 128)  # The quickstart's half widths: nothing fits.
+  half = models.create_model(config, 6)
+  half_variables = jax.eval_shape(lambda: half.init(
+      {"params": jax.random.key(0), "dropout": jax.random.key(0), "noise": jax.random.key(0)},
+      np.zeros((1, 4, 32, 32, 1), np.float32), train=False))
+  with pytest.raises(ValueError, match="no parameter of the source encoder fits"):
+    models.copy_matching_encoder(half_variables, source)
+  assert trainer.BUNDLED_PREFIX == "bundled:"

@@ -87,6 +87,50 @@ def load_pretrained_encoder(variables: Variables, checkpoint_path: str | os.Path
   return merged
 
 
+def copy_matching_encoder(variables: Variables, source: Mapping[str, Any]
+                          ) -> tuple[Variables, list[str], list[str]]:
+  """The encoder entries of `source` whose path and shape match `variables`' are copied in.
+
+  For an encoder that shares only its first layers with the source (e.g. the bundled
+  FER2013 model's conv stages, whose projection sees a 40x40 face's layout, under a
+  video model that sees 64x64 frames): matching convolutions and their BatchNorm
+  statistics are copied, the rest keeps its fresh initialisation.
+
+  Returns:
+    `(variables, copied, skipped)`: the new variables, and the '/'-joined paths copied
+    and kept fresh.
+
+  Raises:
+    ValueError: when no parameter matches (a different encoder altogether).
+  """
+  target = encoder_subtree(variables)
+  available = {}
+  for key_path, leaf in jax.tree_util.tree_flatten_with_path(encoder_subtree(source))[0]:
+    available[jax.tree_util.keystr(key_path)] = leaf
+  copied, skipped = [], []
+
+  def take(key_path, like):
+    key = jax.tree_util.keystr(key_path)
+    name = "/".join(str(getattr(k, "key", k)) for k in key_path)
+    value = available.get(key)
+    if value is None or tuple(np.shape(value)) != tuple(like.shape):
+      skipped.append(name)
+      return like
+    copied.append(name)
+    value = np.asarray(value, dtype=like.dtype)
+    sharding = getattr(like, "sharding", None)
+    return jax.device_put(value, sharding) if sharding is not None else jnp.asarray(value)
+
+  restored = jax.tree_util.tree_map_with_path(take, target)
+  if not any(name.startswith("params/") for name in copied):
+    raise ValueError("no parameter of the source encoder fits this model's encoder (different "
+                     f"widths or input channels?); kept fresh: {', '.join(skipped[:5])}")
+  merged = dict(variables)
+  for collection, subtree in restored.items():
+    merged[collection] = {**variables[collection], **subtree}
+  return merged, copied, skipped
+
+
 def load_pretrained_from_config(variables: Variables,
                                 model_config: ml_collections.ConfigDict) -> Variables:
   """`load_pretrained_encoder` from `model_config.encoder.pretrained` when it is set."""
