@@ -11,10 +11,15 @@ analyze: frames/s end to end (decode thread, detection, tracking, crop, the jitt
   the next while the decoder runs ahead) on a 640x480 25 fps clip with one face and one
   with two, detecting every frame and every 5th. The model is the bundled FER2013 one
   when present, else the same architecture with random weights (same cost).
+  The `fer` package's video path (`fer.classes.Video.analyze` with `fer.fer.FER(mtcnn=False)`,
+  every frame) runs on the same clips when it is installed (it needs TensorFlow, which
+  this project does not install, so the row says skipped); its rows are named
+  analyze/fer_package/... so the summary's one-face target only reads this project's.
+  `pip install tensorflow-cpu pandas && pip install --no-deps fer` keeps this project's
+  pins (numpy, opencv-python-headless); fer's other requirements (opencv-contrib-python,
+  facenet-pytorch, moviepy, ffmpeg-python) are for display, MTCNN and audio.
 memory: peak and current RSS while analysing a long synthetic video (1 min; 10 min
   without --quick), sampled each minute: flat means no growth with length.
-The `fer` package's video path is compared when it is installed (it needs TensorFlow,
-which this project does not install, so the row says skipped).
 """
 import argparse
 import json
@@ -154,17 +159,98 @@ def analyze_rows(quick: bool, workdir: pathlib.Path) -> list[dict]:
                      **best, "model": model_name, "frame_size": "640x480",
                      # Wall-clock fps depends on what else runs; CPU ms does much less.
                      "load_average": machine.load_average()[0]})
-  rows.append(_fer_row())
+  rows += _fer_rows(paths, workdir, quick)
   return rows
 
 
-def _fer_row() -> dict:
+FER_PACKAGE = "analyze/fer_package"
+
+
+def _fer_measure(fer_classes, detector, path: str, outdir: pathlib.Path,
+                 write_outputs: bool) -> dict:
+  """One pass of the fer package's own video path, `fer.classes.Video.analyze`.
+
+  frequency=1 (its default: every frame, like detect_every=1 here). Its results come
+  as one list at the end, so per-frame latency is the time between the ends of
+  consecutive `detect_emotions` calls (decode, detection, crop and the model in
+  between), measured like `_measure`'s gaps between consecutive results.
+  """
+  done = []
+  faces = [0]
+  original = detector.detect_emotions
+
+  def timed_detect_emotions(img, *args, **kwargs):
+    found = original(img, *args, **kwargs)
+    done.append(time.perf_counter())
+    faces[0] += len(found)
+    return found
+
+  detector.detect_emotions = timed_detect_emotions
+  # Video.analyze calls cv2.waitKey(1) after every frame and cv2.destroyAllWindows() when
+  # deleted, display or not; this project's opencv-python-headless raises "not
+  # implemented" there (fer asks for the GUI build, opencv-contrib-python, which would
+  # replace ours), so both are no-ops while fer runs: what a GUI build does with no
+  # window open, less its <= 1 ms wait for a key.
+  gui = {name: getattr(fer_classes.cv2, name) for name in ("waitKey", "destroyAllWindows")}
+  fer_classes.cv2.waitKey = lambda delay=0: -1
+  fer_classes.cv2.destroyAllWindows = lambda: None
   try:
-    import fer  # pylint: disable=g-import-not-at-top,unused-import
-  except Exception:  # pylint: disable=broad-except
-    return {"name": "analyze/fer_package", "skipped": "the fer package (TensorFlow) is not "
-            "installed; pip install fer to compare"}
-  return {"name": "analyze/fer_package", "skipped": "installed, but not wired up yet"}
+    video = fer_classes.Video(str(path), outdir=str(outdir))
+    cpu_start = time.process_time()
+    start = time.perf_counter()
+    video.analyze(detector, display=False, output="pandas", frequency=1,
+                  save_frames=write_outputs, save_video=write_outputs,
+                  annotate_frames=write_outputs, zip_images=write_outputs)
+    call_s = time.perf_counter() - start
+    cpu_ms = 1000 * (time.process_time() - cpu_start) / len(done)
+    del video
+  finally:
+    del detector.detect_emotions
+    for name, function in gui.items():
+      setattr(fer_classes.cv2, name, function)
+  gaps_ms = np.diff(np.array([start] + done)) * 1000
+  return {"fps": round(len(done) / (done[-1] - start), 1), "cpu_ms_per_frame": round(cpu_ms, 2),
+          "latency_ms_p50": round(float(np.percentile(gaps_ms, 50)), 2),
+          "latency_ms_p95": round(float(np.percentile(gaps_ms, 95)), 2), "frames": len(done),
+          "faces_per_frame": round(faces[0] / len(done), 2),
+          "call_fps": round(len(done) / call_s, 1)}
+
+
+def _fer_rows(paths: dict, workdir: pathlib.Path, quick: bool) -> list[dict]:
+  """The `fer` package (PyPI `fer`, TensorFlow) on the same clips, its own video path.
+
+  `fer.fer.FER(mtcnn=False)`: its defaults, the OpenCV Haar cascade on the full frame
+  (scaleFactor 1.1, minNeighbors 5, min face 50 px) and its bundled quantised TFLite
+  64x64 grey model, one face at a time; read by `fer.classes.Video` (cv2.VideoCapture),
+  every frame. Without output files (like `analyze` here) and, one face, with its default
+  outputs (annotated JPEG per frame, annotated video, zip).
+  """
+  try:
+    import fer  # pylint: disable=g-import-not-at-top
+    from fer import classes as fer_classes  # pylint: disable=g-import-not-at-top
+    from fer import fer as fer_fer  # pylint: disable=g-import-not-at-top
+  except Exception as e:  # pylint: disable=broad-except
+    return [{"name": FER_PACKAGE, "skipped": "the fer package (TensorFlow) is not "
+             f"installed ({type(e).__name__}: {e}); pip install tensorflow-cpu pandas && pip "
+             "install --no-deps fer to compare"}]
+  import logging  # pylint: disable=g-import-not-at-top
+  logging.getLogger("fer").setLevel(logging.WARNING)  # its per-run INFO lines
+  detector = fer_fer.FER(mtcnn=False)
+  model = f"fer {fer.__version__} haar + tflite (mtcnn=False)"
+  rows = []
+  runs = [(name, path, False) for name, path in paths.items()]
+  runs.append(("one_face", paths["one_face"], True))
+  for clip_name, path, write_outputs in runs:
+    outdir = workdir / f"fer_{clip_name}_{int(write_outputs)}"
+    _fer_measure(fer_classes, detector, path, outdir, write_outputs)  # warm-up pass
+    timings = [_fer_measure(fer_classes, detector, path, outdir, write_outputs)
+               for _ in range(1 if quick else 3)]
+    best = sorted(timings, key=lambda t: t["fps"])[len(timings) // 2]
+    suffix = "/fer_default_outputs" if write_outputs else ""
+    rows.append({"name": f"{FER_PACKAGE}/{clip_name}/haar/every_1{suffix}", **best,
+                 "model": model, "frame_size": "640x480",
+                 "load_average": machine.load_average()[0]})
+  return rows
 
 
 def _rss_mb() -> tuple[float, float]:
