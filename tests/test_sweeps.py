@@ -56,6 +56,21 @@ def tiny_trial_argv(command: list[str], data_dir: pathlib.Path, workdir: pathlib
           f"--workdir={workdir}/{{WANDB_RUN_ID}}"]
 
 
+@pytest.fixture(scope="module")
+def compilation_cache(tmp_path_factory):
+  """A persistent compilation cache shared by the trials: they compile the same programs,
+  but each builds its own jitted functions, so only this cache can reuse XLA's work."""
+  import jax
+  names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
+           "jax_persistent_cache_min_entry_size_bytes")
+  saved = {name: getattr(jax.config, name) for name in names}
+  for name, value in zip(names, (str(tmp_path_factory.mktemp("xla_cache")), 0.0, -1)):
+    jax.config.update(name, value)
+  yield
+  for name, value in saved.items():
+    jax.config.update(name, value)
+
+
 @pytest.fixture
 def parse_train_flags(monkeypatch):
   """Parses an argv with `emo_jax.train`'s flags, in process, as `app.run` would: the
@@ -76,9 +91,9 @@ def parse_train_flags(monkeypatch):
 
 
 @pytest.mark.parametrize("path,name,value", SWEEP_TRIALS,
-                         ids=[f"{p.stem}-{n.split('.')[-1]}={v}" for p, n, v in SWEEP_TRIALS])
+                         ids=[f"{p.stem}-{n.split('.')[-1]}-{v}" for p, n, v in SWEEP_TRIALS])
 def test_sweep_trial_runs_one_step(path, name, value, tiny_data_dir, tmp_path, parse_train_flags,
-                                   monkeypatch, capsys):
+                                   compilation_cache, monkeypatch, capsys):
   sweep = sweep_local.load_sweep(str(path))
   command = sweep_local.build_command(sweep, {name: value})
   assert f"--{name}={value}" in command
