@@ -129,10 +129,11 @@ def group_accuracy(correct: Sequence[bool], groups: Sequence, order: Sequence | 
     n, k = int(in_group.sum()), int(correct[in_group].sum())
     num_actors = None if actors is None else len(set(actors[in_group].tolist()))
     if num_actors is not None and num_actors >= 2:
-      (low, high), method = cluster_bootstrap_interval(correct[in_group], actors[in_group]), \
-          "actor bootstrap"
+      low, high = cluster_bootstrap_interval(correct[in_group], actors[in_group])
+      method = "actor bootstrap"
     else:
-      (low, high), method = wilson_interval(k, n), "Wilson"
+      low, high = wilson_interval(k, n)
+      method = "Wilson"
     rows.append(GroupAccuracy(str(key), n, k, k / n, low, high, num_actors, method))
   return rows
 
