@@ -8,9 +8,9 @@ Counts clips (known-broken ones excluded) by emotion, level, sentence, actor and
 part; lists stub, empty, missing or truncated media files (`verify.verify_clone`) and,
 with or without a manifest, the videos that a fast decode probe finds truncated or
 corrupt (`decode.probe_video`: every packet read, the first and last frames decoded;
-about 16 ms a clip, so roughly 2 minutes for the 7,442; `--no_probe` skips it); and optionally writes a
-PNG grid of face crops: one row per emotion, the middle frame of a few clips from
-different actors, each labelled with its name and face-found ratio.
+about 16 ms a clip, so roughly 2 minutes for the 7,442; `--no_probe` skips it); and
+optionally writes a PNG grid of face crops: one row per emotion, the middle frame of a
+few clips from different actors, each labelled with its name and face-found ratio.
 """
 import argparse
 import collections
