@@ -14,14 +14,11 @@ or, with no download, `:ravdess,synthetic` (24 synthetic actors x 16 takes of 12
 video, built on first use: about 10 s per take to generate and 1.7 s to decode on one
 busy core). Not measured yet: no RAVDESS run has been trained here.
 
-Cost and result (measured 2026-11-24 on 2 CPU cores, quiet machine; README "Quickstart"):
-`:synthetic` (cremad/synthetic30_g8_64: 30 actors x 30 clips, 8 frames of 64x64; holdout
-split of 21 train, 5 val and 4 test actors; 28 epochs, 1,092 steps of 16 clips)
-trained in 9.2 min (peak RSS 1.6 GB) after a 40 s dataset build (plus ~55 s to
-generate the synthetic videos on a fresh machine). Test accuracy 90.0% (UAR 90.0%,
-macro F1 0.90) on the 4 unseen test actors, from the best validation checkpoint
-(96.7%). Test accuracy moves by a few points with the seed and schedule: 26 epochs gave
-89.2%. Real CREMA-D runs have not been measured here (no clone on this machine).
+Cost and result: `:synthetic` (cremad/synthetic30_g8_64: 30 actors x 30 clips, 8 frames
+of 64x64; holdout split of 21 train, 5 val and 4 test actors; 28 epochs, 1,092 steps of
+16 clips). Not yet re-measured at this commit: see the README's Quickstart section for
+the current figure and its commit. Real CREMA-D runs have not been measured here (no
+clone on this machine).
 """
 from configs import common
 from emo_jax.models import presets

@@ -3,12 +3,15 @@ r"""ConvEncoder -> temporal self-attention (pre-norm Transformer, CLS pooling) -
   python -m emo_jax.train --config=configs/attention.py:synthetic --workdir=workdirs/attention
 
 Arguments as in configs/ae_lstm.py (`synthetic`, `runlocal`, `ravdess`).
-Cost and result (measured 2026-11-24, 2 CPU cores shared with a FER2013 training run,
-so about twice the quiet-machine time): `:synthetic` (the quickstart's data and recipe,
-configs/common.py `cpu_sized_synthetic`; 1,092 steps of 16 clips) took 13.9 min wall,
-peak RSS 1.5 GB. Test accuracy 68.3% (UAR 68.3%, macro F1 0.66) on the 4 unseen test
-actors, best validation 92.7%: below ae_lstm (90.0%) and cnn_lstm (79.2%) with the
-recipe tuned on ae_lstm; its own learning rate and schedule have not been tuned.
+Cost and result: stale. Recorded 2026-11-24 at commit a851850 from a run started
+alongside cnn_lstm's, most likely on synthetic data of generator version 1 (before its
+side light and head sway; version 2 was enforced from 4238aa5, 15 min before the
+record): `:synthetic` (the quickstart's data and recipe, configs/common.py
+`cpu_sized_synthetic`; 1,092 steps of 16 clips) took 13.9 min wall on 2 CPU cores
+shared with a FER2013 training run, peak RSS 1.5 GB; test accuracy 68.3% on the 4
+unseen test actors, below ae_lstm (90.0%) and cnn_lstm (79.2%), both version 1, with
+the recipe tuned on ae_lstm. Not yet re-measured at this commit: see the README's
+Quickstart section for the current ae_lstm figure and its commit.
 `:runlocal`: 2 steps in 4-21 s (tests/test_configs.py).
 """
 from configs import common

@@ -3,12 +3,13 @@ r"""ConvEncoder -> BiLSTM, no bottleneck: ae_lstm minus its autoencoder, for abl
   python -m emo_jax.train --config=configs/cnn_lstm.py:synthetic --workdir=workdirs/cnn_lstm
 
 Arguments as in configs/ae_lstm.py (`synthetic`, `runlocal`, `ravdess`).
-Cost and result (measured 2026-11-24, 2 CPU cores shared with a FER2013 training run,
-so about twice the quiet-machine time): `:synthetic` (the quickstart's data and recipe,
-configs/common.py `cpu_sized_synthetic`; 1,092 steps of 16 clips) took 13.9 min wall,
-peak RSS 1.4 GB. Test accuracy 79.2% (UAR
-79.2%, macro F1 0.79) on the 4 unseen test actors, best validation 96.0%: against
-ae_lstm's 90.0% on the same split, though one seed each cannot separate them well.
+Cost and result: stale. Measured 2026-11-24 at commit 7fb1813 on synthetic data of
+generator version 1 (before its side light and head sway), so no longer what this
+command gives: `:synthetic` (the quickstart's data and recipe, configs/common.py
+`cpu_sized_synthetic`; 1,092 steps of 16 clips) took 13.9 min wall on 2 CPU cores
+shared with a FER2013 training run, peak RSS 1.4 GB; test accuracy 79.2% on the 4
+unseen test actors (ae_lstm then: 90.0%, also version 1). Not yet re-measured at this
+commit: see the README's Quickstart section for the current ae_lstm figure and its commit.
 `:runlocal`: 2 steps in 4-21 s (tests/test_configs.py).
 """
 from configs import common

@@ -123,7 +123,7 @@ def cremad_data_config(args: ml_collections.ConfigDict, real_dataset: str = "cre
   data.augment = ml_collections.ConfigDict(dict(
       crop_probability=0.5, crop_min_area=0.8, flip_probability=0.5, brightness=0.1,
       contrast=0.1, temporal_min_fraction=1.0, frame_dropout_rate=0.0,
-      frame_dropout_fill="repeat", noise_stddev=0.0, rotation_degrees=0.0,
+      noise_stddev=0.0, rotation_degrees=0.0,
       erase_probability=0.0))
   data.worker_count = 0
   data.prefetch = 2

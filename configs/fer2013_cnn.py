@@ -33,7 +33,7 @@ def get_config(arg=None):
         batch_size=128, eval_batch_size=256, shuffle_seed=-1, worker_count=0, prefetch=2,
         augment=dict(crop_probability=0.8, crop_min_area=0.75, flip_probability=0.5,
                      brightness=0.2, contrast=0.2, temporal_min_fraction=1.0,
-                     frame_dropout_rate=0.0, frame_dropout_fill="repeat", noise_stddev=0.0,
+                     frame_dropout_rate=0.0, noise_stddev=0.0,
                      rotation_degrees=0.0, erase_probability=0.0)))
     common.cached_feature_fields(config.data)
   config.model = presets.default_model_config("fer2013_cnn")

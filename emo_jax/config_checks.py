@@ -16,6 +16,11 @@ RESUMABLE_KEYS = (
     "data.data_dir", "data.build_if_missing", "data.worker_count", "data.prefetch",
 )
 
+# Fields that were removed -> the one value a saved config may hold for them: a workdir
+# saved with that value resumes (its run did what the code now always does); any other
+# value is a difference. `data.augment.frame_dropout_fill`: see emo_jax/data/augment.py.
+RETIRED_KEYS = {"data.augment.frame_dropout_fill": "repeat"}
+
 
 class ConfigError(ValueError):
   """A config value that cannot work; the message says which key to change."""
@@ -78,6 +83,8 @@ def config_differences(saved: dict, current: dict, allowed=RESUMABLE_KEYS) -> li
     if any(key == k or key.startswith(k + ".") for k in allowed):
       continue
     before, after = saved_flat.get(key, missing), current_flat.get(key, missing)
+    if key in RETIRED_KEYS and after is missing and before == RETIRED_KEYS[key]:
+      continue
     if before != after:
       before = "(absent)" if before is missing else repr(before)
       after = "(absent)" if after is missing else repr(after)

@@ -8,7 +8,8 @@ Perturbations are chosen from each model's structure (see
 `emo_jax.analysis.perturbations.applicable_perturbations`): frames shuffled in time,
 every second frame, only the first half of the frames (per-frame models), the
 bottleneck code replaced by its mean over training clips (models with a bottleneck),
-Gaussian pixel noise, and the upper or lower half of the face greyed out.
+Gaussian pixel noise, and the upper or lower half of the face hidden (filled with what the
+model's input normalisation maps to 0).
 """
 import argparse
 import json

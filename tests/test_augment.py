@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from emo_jax import config_checks
 from emo_jax.data import augment
 
 SHAPE = (8, 24, 20, 1)
@@ -22,8 +23,7 @@ RANDOM_FUNCTIONS = {
     "flip": lambda f, rng: augment.random_horizontal_flip(f, rng, 0.5),
     "brightness_contrast": lambda f, rng: augment.brightness_contrast(f, rng, 0.3, 0.3),
     "temporal": lambda f, rng: augment.temporal_jitter(f, rng, 0.5),
-    "dropout": lambda f, rng: augment.frame_dropout(f, rng, 0.4)[0],
-    "dropout_zero": lambda f, rng: augment.frame_dropout(f, rng, 0.4, "zero")[0],
+    "dropout": lambda f, rng: augment.frame_dropout(f, rng, 0.4),
     "noise": lambda f, rng: augment.gaussian_noise(f, rng, 0.1),
     "rotation": lambda f, rng: augment.random_rotation(f, rng, 15.0),
     "erasing": lambda f, rng: augment.random_erasing(f, rng),
@@ -64,7 +64,7 @@ def test_identity_at_zero_strength():
   np.testing.assert_array_equal(augment.temporal_jitter(frames, rng, 1.0), frames)
   np.testing.assert_array_equal(augment.gaussian_noise(frames, rng, 0.0), frames)
   np.testing.assert_array_equal(augment.random_horizontal_flip(frames, rng, 0.0), frames)
-  np.testing.assert_array_equal(augment.frame_dropout(frames, rng, 0.0)[0], frames)
+  np.testing.assert_array_equal(augment.frame_dropout(frames, rng, 0.0), frames)
   np.testing.assert_array_equal(augment.augment_clip(frames, rng, {}), frames)
   np.testing.assert_array_equal(augment.augment_clip(frames, rng, None), frames)
   np.testing.assert_array_equal(augment.random_rotation(frames, rng, 0.0), frames)
@@ -152,22 +152,37 @@ def test_temporal_jitter_keeps_order_and_draws_from_clip():
     assert order[-1] - order[0] >= 10 * (0.5 * 15 - 1)  # window >= half the clip
 
 
-def test_frame_dropout_repeat_and_zero():
+def test_frame_dropout_repeats_the_kept_frame_before():
   frames = _gradient_clip(num_frames=8) + 5
   for seed in range(10):
-    repeated, kept = augment.frame_dropout(frames, np.random.default_rng(seed), 0.5)
-    assert kept.dtype == bool and kept.shape == (8,) and kept.any()
-    np.testing.assert_array_equal(repeated[kept], frames[kept])
-    values = repeated[:, 0, 0, 0]
+    sources = augment.frame_dropout_sources(8, np.random.default_rng(seed), 0.5)
+    kept = sources == np.arange(8)
+    assert kept.any()
     first_kept = np.argmax(kept)
     for t in np.flatnonzero(~kept):
-      expected = values[t - 1] if t > first_kept else frames[first_kept, 0, 0, 0]
-      assert values[t] == expected
-    zeroed, kept = augment.frame_dropout(frames, np.random.default_rng(seed), 0.5, "zero")
-    assert (zeroed[~kept] == 0).all()
-    np.testing.assert_array_equal(zeroed[kept], frames[kept])
-  _, kept = augment.frame_dropout(frames, np.random.default_rng(0), 1.0)
-  assert kept.sum() == 1  # never drops every frame
+      assert sources[t] == (sources[t - 1] if t > first_kept else first_kept)
+    repeated = augment.frame_dropout(frames, np.random.default_rng(seed), 0.5)
+    np.testing.assert_array_equal(repeated, frames[sources])
+  sources = augment.frame_dropout_sources(8, np.random.default_rng(0), 1.0)
+  assert len(set(sources.tolist())) == 1  # never drops every frame
+
+
+def test_frame_dropout_has_no_mask_and_no_black_fill():
+  """The dropped-frame mask never reached a model (the LSTM takes prefix masks only),
+  so it and the "zero" fill are gone; configs saved with the default still load."""
+  assert isinstance(augment.frame_dropout(_clip(), np.random.default_rng(0), 0.5), np.ndarray)
+  with pytest.raises(TypeError):
+    augment.frame_dropout(_clip(), np.random.default_rng(0), 0.1, "zero")
+  saved = {"frame_dropout_rate": 0.1, "frame_dropout_fill": "repeat"}
+  assert augment.AugmentConfig.from_mapping(saved) == augment.AugmentConfig(frame_dropout_rate=0.1)
+  with pytest.raises(ValueError, match="frame_dropout_fill='zero'.*removed"):
+    augment.AugmentConfig.from_mapping({"frame_dropout_fill": "zero"})
+  saved_config = {"data": {"augment": {"frame_dropout_fill": "repeat", "frame_dropout_rate": 0.1}}}
+  current = {"data": {"augment": {"frame_dropout_rate": 0.1}}}
+  assert config_checks.config_differences(saved_config, current) == []
+  saved_config["data"]["augment"]["frame_dropout_fill"] = "zero"
+  assert config_checks.config_differences(saved_config, current) == [
+      "data.augment.frame_dropout_fill: 'zero' in the workdir, (absent) now"]
 
 
 def test_gaussian_noise_statistics():
@@ -183,5 +198,5 @@ def test_augment_config_errors():
     augment.augment_clip(_clip(), np.random.default_rng(0), {"flip_prob": 0.5})
   with pytest.raises(ValueError, match="uint8 clip"):
     augment.horizontal_flip(np.zeros((4, 4, 1), np.uint8))
-  with pytest.raises(ValueError, match="fill"):
-    augment.frame_dropout(_clip(), np.random.default_rng(0), 0.1, "noise")
+  with pytest.raises(ValueError, match="rate must be in"):
+    augment.frame_dropout(_clip(), np.random.default_rng(0), 1.5)

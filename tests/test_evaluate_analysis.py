@@ -49,6 +49,38 @@ def test_group_accuracy_on_hand_made_predictions():
   assert [r.group for r in ordered] == ["c", "a", "b"]
 
 
+def test_group_interval_resamples_actors_not_clips():
+  """Six actors, 40 clips each: three always right, three always wrong. Counted as 240
+  independent clips, 50% is known to a few points; but the next six actors could well
+  be mostly readable or mostly not, and only resampling actors says so."""
+  actors = np.repeat(np.arange(1001, 1007), 40)
+  correct = np.isin(actors, (1001, 1002, 1003))
+  clip_low, clip_high = groups.cluster_bootstrap_interval(correct, np.arange(correct.size))
+  actor_low, actor_high = groups.cluster_bootstrap_interval(correct, actors)
+  assert clip_high - clip_low < 0.15
+  assert actor_high - actor_low > 3 * (clip_high - clip_low)
+  assert actor_low < 0.25 and actor_high > 0.75
+
+  (row,) = groups.group_accuracy(correct, ["Female"] * correct.size, actors=actors)
+  assert (row.accuracy, row.num_actors, row.ci_method) == (0.5, 6, "actor bootstrap")
+  assert (row.ci_low, row.ci_high) == (actor_low, actor_high)
+  wilson_low, wilson_high = groups.wilson_interval(120, 240)
+  assert row.ci_high - row.ci_low > 3 * (wilson_high - wilson_low)
+  # One actor: nothing to resample, so the row keeps the Wilson interval over its clips.
+  one_actor = groups.group_accuracy(correct[:40], ["1001"] * 40, actors=actors[:40])[0]
+  assert (one_actor.ci_method, one_actor.num_actors) == ("Wilson", 1)
+  assert (one_actor.ci_low, one_actor.ci_high) == groups.wilson_interval(40, 40)
+
+
+def test_actor_bootstrap_is_close_to_the_clip_interval_when_actors_are_alike():
+  rng = np.random.default_rng(0)
+  actors = np.repeat(np.arange(20), 30)
+  correct = rng.random(actors.size) < 0.7
+  clip_low, clip_high = groups.cluster_bootstrap_interval(correct, np.arange(correct.size))
+  actor_low, actor_high = groups.cluster_bootstrap_interval(correct, actors)
+  assert actor_high - actor_low == pytest.approx(clip_high - clip_low, rel=0.35)
+
+
 def test_age_band():
   assert [groups.age_band(a) for a in (20, 29, 30, 74)] == ["20-29", "20-29", "30-39", "70-79"]
 
@@ -72,6 +104,11 @@ def test_cremad_breakdowns():
   assert [r.group for r in result["level"]] == ["LO", "HI", "XX"]  # LEVELS order.
   assert summary("level") == {"LO": (1, 1), "HI": (2, 2), "XX": (0, 2)}
   assert summary("emotion") == {"ANG": (2, 2), "HAP": (1, 1), "NEU": (0, 1), "SAD": (0, 1)}
+  # Groups of several actors resample actors; single actors keep Wilson.
+  methods = {r.group: (r.num_actors, r.ci_method) for r in result["level"]}
+  assert methods == {"LO": (1, "Wilson"), "HI": (2, "actor bootstrap"),
+                     "XX": (2, "actor bootstrap")}
+  assert all(r.ci_method == "Wilson" for r in result["actor"])
 
 
 # ------------------------------------------------------------------ comparison with raters
@@ -188,7 +225,7 @@ def test_write_evaluation_cremad(tmp_path):
   assert saved["raters"]["vote_distribution"]["num_clips"] == 1
   report = (tmp_path / "report.md").read_text()
   for text in ("| class | precision | recall | F1 | support |", "Accuracy per actor",
-               "Accuracy by age band", "95% CI (Wilson)", "face-only majority vote",
+               "Accuracy by age band", "| 95% CI | CI from |", "face-only majority vote",
                "ties and missing votes count as wrong", "embeddings_pca_by_actor.png"):
     assert text in report, text
   saved_arrays = np.load(tmp_path / "predictions.npz")

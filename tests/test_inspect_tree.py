@@ -118,3 +118,45 @@ def test_missing_or_empty_dir_exits_cleanly(tmp_path, make_empty):
   assert "Traceback" not in result.stderr
   lines = result.stderr.strip().splitlines()
   assert len(lines) == 1 and lines[0].startswith("error: ") and str(root) in lines[0]
+
+
+def _synthetic_flv(path):
+  from emo_jax.data import cremad
+  from emo_jax.data import synthetic
+  plan = synthetic.make_clip_plan(0, cremad.ClipName(1001, "DFA", "ANG", "XX"))
+  synthetic.write_flv(path, synthetic.render_frames(0, plan, (160, 120), yuv=True),
+                      synthetic.synthesize_speech(0, plan, 16000), (160, 120))
+
+
+@pytest.mark.parametrize("source", ["synthetic", "real"])
+def test_truncated_and_corrupt_videos_are_listed_without_a_manifest(source, tmp_path, capsys,
+                                                                     request):
+  """No manifest and no .git: only the decode probe can tell these files are broken."""
+  root = tmp_path / "copy_without_git"
+  video_dir = root / "VideoFlash"
+  video_dir.mkdir(parents=True)
+  good = video_dir / "1001_DFA_ANG_XX.flv"
+  if source == "real":
+    shared = request.getfixturevalue("cremad_shared_dir")
+    good.write_bytes((shared / "VideoFlash" / "1001_DFA_ANG_XX.flv").read_bytes())
+  else:
+    _synthetic_flv(good)
+  (video_dir / "1001_DFA_HAP_XX.flv").write_bytes(good.read_bytes()[:5000])
+  (video_dir / "1001_DFA_SAD_XX.flv").write_bytes(
+      np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes())
+  assert not (root / ".git").exists() and not list(root.parent.glob(".git"))
+
+  summary = inspect_tree.summarize(root, split=None)
+  assert summary["verify"]["source"] == "none" and not summary["verify"]["problems"]
+  probe = summary["decode_probe"]
+  assert probe["num_checked"] == 3
+  listed = {problem["path"]: problem["detail"] for problem in probe["problems"]}
+  assert set(listed) == {"VideoFlash/1001_DFA_HAP_XX.flv", "VideoFlash/1001_DFA_SAD_XX.flv"}
+  assert all("re-download" in detail for detail in listed.values())
+
+  assert inspect_tree.main([str(root), "--split", "holdout"]) == 0
+  out = capsys.readouterr().out
+  assert "Decode probe of 3 videos" in out and "2 truncated or corrupt" in out
+  assert "1001_DFA_HAP_XX.flv" in out and "1001_DFA_SAD_XX.flv" in out
+  assert "1001_DFA_ANG_XX.flv" not in out
+  assert "decode_probe" not in inspect_tree.summarize(root, split=None, probe=False)

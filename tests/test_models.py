@@ -303,3 +303,21 @@ def test_config_mistakes_fail_with_a_clear_message(change, message):
   config.update(change)
   with pytest.raises(ValueError, match=message):
     models.create_model(config, NUM_CLASSES)
+
+
+def test_switching_the_temporal_model_by_name_drops_the_other_models_settings(caplog):
+  """A sweep's `--config.model.temporal.name=mean` on cnn_lstm leaves the LSTM's settings
+  (`bidirectional`, `hidden_size`, ...) in the section: mean pooling runs without them,
+  saying so, while a key of no temporal model is still an error."""
+  config = tiny_config("cnn_lstm")
+  config.temporal.name = "mean"
+  assert config.temporal.bidirectional
+  with caplog.at_level("WARNING"):
+    model = models.create_model(config, NUM_CLASSES)
+  assert type(model.temporal).__name__ == "MeanPooling"
+  assert "model.temporal.bidirectional" in caplog.text
+  logits, _ = model.apply(_init(model, _frames(2)), _frames(2), train=False)
+  assert logits.shape == (2, NUM_CLASSES)
+  config.temporal.bidirectinal = True
+  with pytest.raises(ValueError, match="bidirectinal is not a field of MeanPooling"):
+    models.create_model(config, NUM_CLASSES)

@@ -71,6 +71,43 @@ def test_occlude_greys_one_half(region):
   assert np.all(out[0, 1] == out[0, 0])
 
 
+@pytest.mark.parametrize("input_norm,center_crop", [("fixed", 0), ("per_frame", 0),
+                                                     ("per_frame", 6)])
+def test_occluded_half_is_zero_after_the_models_input_normalisation(input_norm, center_crop):
+  """The hidden half carries no signal into the model: the ablation's perturbation is
+  the one that fits the model's `input_norm` (mid-grey would be a bright or dark band
+  after per-frame standardisation)."""
+  config = models.default_model_config("cnn_lstm")
+  config.update(input_norm=input_norm, center_crop=center_crop)
+  model = models.create_model(config, 6)
+  frames = jax.random.uniform(jax.random.key(3), (2, T, 8, 8, 1)) ** 3  # Mean far from 0.5.
+  structure = {"num_frames": T, "per_frame": True, "has_bottleneck": False,
+               "input_norm": model.input_norm, "center_crop": model.center_crop}
+  for perturbation in perturbations.applicable_perturbations(structure, noise_stds=()):
+    if not perturbation.name.startswith("occlude_"):
+      continue
+    occluded = perturbation.frames_fn(frames, _keys()[:2])
+    normalised, _ = model.apply({}, occluded, None, method=lambda m, f, mask: m._normalise(f, mask))
+    crop_top = (8 - (center_crop or 8)) // 2
+    hidden_rows = np.arange(8)[crop_top:8 - crop_top] < 4
+    if perturbation.name == "occlude_lower":
+      hidden_rows = ~hidden_rows
+    np.testing.assert_allclose(normalised[:, :, hidden_rows], 0.0, atol=1e-5)
+    assert np.abs(normalised[:, :, ~hidden_rows]).max() > 0.5  # The visible half is intact.
+
+
+def test_visible_mean_fill_is_each_frames_mean_over_the_visible_pixels():
+  frames = np.zeros((1, 2, 4, 2, 1), np.float32)
+  frames[0, 0, 2:] = [[[0.2], [0.4]], [[0.6], [0.8]]]
+  frames[0, 1, 2:] = 1.0
+  out = np.asarray(perturbations.occlude(frames, "upper", fill="visible_mean"))
+  np.testing.assert_allclose(out[0, 0, :2], 0.5)
+  np.testing.assert_allclose(out[0, 1, :2], 1.0)
+  np.testing.assert_array_equal(out[:, :, 2:], frames[:, :, 2:])
+  with pytest.raises(ValueError, match="fill must be one of"):
+    perturbations.occlude(frames, "upper", fill="black")
+
+
 def _tiny_model(kind):
   config = models.default_model_config(kind)
   if config.encoder is not None:

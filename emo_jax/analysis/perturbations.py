@@ -12,8 +12,13 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-# Occluded pixels get mid-grey: 0.5 is 0 after the model's `x * 2 - 1` normalisation.
+# What occluded pixels are filled with, chosen so that they are 0 after the model's input
+# normalisation (`model.input_norm`), i.e. carry no signal: "grey" (0.5) for "fixed"
+# (`x * 2 - 1`), "visible_mean" (the frame's mean over its visible pixels) for "per_frame",
+# which subtracts the frame's mean; 0.5 there would be a bright or dark band whose edge
+# and contrast with the face the model sees.
 OCCLUSION_FILL = 0.5
+OCCLUSION_FILLS = {"fixed": "grey", "per_frame": "visible_mean"}
 # Where the bottleneck sits in the model's variables (`params/bottleneck/...`) and aux.
 BOTTLENECK_SCOPE = "bottleneck"
 
@@ -45,19 +50,45 @@ def add_gaussian_noise(frames: jax.Array, keys: jax.Array, std: float) -> jax.Ar
   return jnp.clip(frames + std * noise, 0.0, 1.0)
 
 
-def occlude(frames: jax.Array, region: str) -> jax.Array:
-  """Greys out the "upper" or "lower" half of every frame (rows `[: H // 2]` or `[H // 2 :]`).
+def occlude(frames: jax.Array, region: str, fill: str = "grey", window: int = 0) -> jax.Array:
+  """Fills the "upper" or "lower" half of every frame (rows `[: H // 2]` or `[H // 2 :]`).
 
   Face crops are centred on the face, so the upper half holds the eyes and brows and
   the lower half the mouth.
+
+  Args:
+    frames: `[B, T, H, W, C]` float in [0, 1].
+    region: "upper" or "lower".
+    fill: "grey" (0.5, which the "fixed" input norm maps to 0) or "visible_mean" (each
+      frame's mean over its visible pixels, which the "per_frame" input norm maps to 0:
+      the frame's mean is then that very value).
+    window: the model's `center_crop` (0: none): "visible_mean" then averages the
+      visible pixels inside the central `window` x `window` pixels, those the model
+      standardises.
+
+  Returns:
+    Frames of the same shape.
   """
   if region not in ("upper", "lower"):
     raise ValueError(f"region must be 'upper' or 'lower', got {region!r}")
-  height = frames.shape[2]
+  height, width = frames.shape[2:4]
   rows = jnp.arange(height) < height // 2
   if region == "lower":
     rows = ~rows
-  return jnp.where(rows[:, None, None], jnp.asarray(OCCLUSION_FILL, frames.dtype), frames)
+  if fill == "grey":
+    value = jnp.asarray(OCCLUSION_FILL, frames.dtype)
+  elif fill == "visible_mean":
+    seen = jnp.ones((height, width), bool)
+    if window and (window < height or window < width):
+      top, left = (height - window) // 2, (width - window) // 2
+      seen = ((jnp.arange(height)[:, None] >= top) & (jnp.arange(height)[:, None] < top + window)
+              & (jnp.arange(width) >= left) & (jnp.arange(width) < left + window))
+    weights = (seen & ~rows[:, None])[:, :, None].astype(frames.dtype)  # [H, W, 1]
+    value = ((frames * weights).sum(axis=(2, 3, 4), keepdims=True)
+             / (weights.sum() * frames.shape[4]))
+  else:
+    raise ValueError(f"fill must be one of {sorted(set(OCCLUSION_FILLS.values()))}, got {fill!r}")
+  return jnp.where(rows[:, None, None], value, frames)
 
 
 @contextlib.contextmanager
@@ -108,7 +139,7 @@ def model_structure(model: nn.Module, variables: Mapping, frames_shape: tuple[in
     frames_shape: one clip, `[T, H, W, C]`.
 
   Returns:
-    {"num_frames", "aux_keys", "has_bottleneck", "per_frame"}.
+    {"num_frames", "aux_keys", "has_bottleneck", "per_frame", "input_norm", "center_crop"}.
   """
   abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x)),
                           dict(variables))
@@ -121,6 +152,9 @@ def model_structure(model: nn.Module, variables: Mapping, frames_shape: tuple[in
       # Per-frame models (encoder + temporal) honour a frame mask; 3D networks only see
       # zeroed frames, which is not "fewer frames".
       "per_frame": "frame_features" in aux,
+      # How the model scales its input, which decides what an occlusion is filled with.
+      "input_norm": getattr(model, "input_norm", "fixed"),
+      "center_crop": int(getattr(model, "center_crop", 0) or 0),
   }
 
 
@@ -146,8 +180,12 @@ def applicable_perturbations(structure: Mapping, noise_stds=(0.1,)) -> list[Pert
     chosen.append(Perturbation(
         f"noise_{std:g}", f"Gaussian pixel noise, std {std:g} (pixels in [0, 1])",
         frames_fn=lambda frames, keys, std=std: add_gaussian_noise(frames, keys, std)))
-  chosen.append(Perturbation("occlude_upper", "upper half of the face crop greyed out",
-                             frames_fn=lambda frames, keys: occlude(frames, "upper")))
-  chosen.append(Perturbation("occlude_lower", "lower half of the face crop greyed out",
-                             frames_fn=lambda frames, keys: occlude(frames, "lower")))
+  fill = OCCLUSION_FILLS[structure.get("input_norm", "fixed")]
+  window = structure.get("center_crop", 0)
+  for region in ("upper", "lower"):
+    chosen.append(Perturbation(
+        f"occlude_{region}", f"{region} half of the face crop filled with " + (
+            "mid-grey" if fill == "grey" else "the frame's mean over the visible half")
+        + " (0 after the model's input normalisation)",
+        frames_fn=lambda frames, keys, region=region: occlude(frames, region, fill, window)))
   return chosen

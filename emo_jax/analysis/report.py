@@ -52,9 +52,10 @@ def summary_lines(metrics: Mapping) -> list[str]:
 
 
 def group_table(rows: Sequence[groups_lib.GroupAccuracy], group_header: str) -> str:
-  return table([group_header, "clips", "correct", "accuracy", "95% CI (Wilson)"],
-               [[r.group, r.num_clips, r.num_correct, _percent(r.accuracy),
-                 f"{_percent(r.ci_low)} - {_percent(r.ci_high)}"] for r in rows])
+  return table([group_header, "actors", "clips", "correct", "accuracy", "95% CI", "CI from"],
+               [[r.group, "?" if r.num_actors is None else r.num_actors, r.num_clips,
+                 r.num_correct, _percent(r.accuracy),
+                 f"{_percent(r.ci_low)} - {_percent(r.ci_high)}", r.ci_method] for r in rows])
 
 
 def breakdown_sections(breakdowns: Mapping[str, Sequence[groups_lib.GroupAccuracy]]) -> list[str]:

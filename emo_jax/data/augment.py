@@ -25,7 +25,14 @@ from typing import Any, Mapping
 import cv2
 import numpy as np
 
-DROPOUT_FILLS = ("repeat", "zero")
+from emo_jax import config_checks
+
+# Settings that no longer exist -> the one value they may hold, so that configs saved
+# with it (workdirs, bundled models) still load. `frame_dropout_fill`: "zero" is gone
+# (see `frame_dropout`), "repeat" is what frame dropout does.
+RETIRED_SETTINGS = {key.rsplit(".", 1)[1]: value
+                    for key, value in config_checks.RETIRED_KEYS.items()
+                    if key.startswith("data.augment.")}
 
 
 def _check_clip(frames: np.ndarray, name: str) -> None:
@@ -193,38 +200,42 @@ def temporal_jitter(frames: np.ndarray, rng: np.random.Generator,
   return frames[indices]
 
 
-def frame_dropout(frames: np.ndarray, rng: np.random.Generator, rate: float = 0.1,
-                  fill: str = "repeat") -> tuple[np.ndarray, np.ndarray]:
-  """Drops each frame with probability `rate`; at least one frame is kept.
+def frame_dropout_sources(num_frames: int, rng: np.random.Generator,
+                          rate: float = 0.1) -> np.ndarray:
+  """Which frame each output frame of `frame_dropout` shows: int64 `[num_frames]`.
+
+  Each frame is dropped with probability `rate` (at least one is kept) and shows the
+  nearest kept frame before it instead (after it at the start of the clip).
+  """
+  if not 0 <= rate <= 1:
+    raise ValueError(f"frame_dropout: rate must be in [0, 1], got {rate}")
+  kept = rng.uniform(size=num_frames) >= rate
+  if not kept.any():
+    kept[rng.integers(num_frames)] = True
+  positions = np.arange(num_frames)
+  last_kept = np.maximum.accumulate(np.where(kept, positions, -1))
+  # Before the first kept frame there is nothing to repeat: use the first kept one.
+  return np.where(last_kept >= 0, last_kept, np.argmax(kept)).astype(np.int64)
+
+
+def frame_dropout(frames: np.ndarray, rng: np.random.Generator, rate: float = 0.1) -> np.ndarray:
+  """Drops each frame with probability `rate`, as if the video stalled: a dropped frame
+  repeats the kept frame before it (see `frame_dropout_sources`); at least one is kept.
+
+  There is no mask of the dropped frames and no "black frame" fill: no model could use
+  such a mask (the LSTM takes only prefix masks, valid frames first, as padding makes),
+  and a black frame the model is not told about is a different augmentation.
 
   Args:
     frames: uint8 `[T, H, W, C]`.
     rng: random generator.
     rate: probability that a frame is dropped.
-    fill: what a dropped frame becomes: "repeat" copies the nearest kept frame
-      before it (after it at the start of the clip), as if the video stalled;
-      "zero" blacks it out.
 
   Returns:
-    `(frames, kept)`: the clip `[T, H, W, C]` uint8 and a bool mask `[T]`, True
-    where the frame is an original one.
+    The clip `[T, H, W, C]` uint8.
   """
   _check_clip(frames, "frame_dropout")
-  if fill not in DROPOUT_FILLS:
-    raise ValueError(f"frame_dropout: fill must be one of {DROPOUT_FILLS}, got {fill!r}")
-  if not 0 <= rate <= 1:
-    raise ValueError(f"frame_dropout: rate must be in [0, 1], got {rate}")
-  num_frames = frames.shape[0]
-  kept = rng.uniform(size=num_frames) >= rate
-  if not kept.any():
-    kept[rng.integers(num_frames)] = True
-  if fill == "zero":
-    return np.where(kept[:, None, None, None], frames, np.uint8(0)), kept
-  positions = np.arange(num_frames)
-  last_kept = np.maximum.accumulate(np.where(kept, positions, -1))
-  # Before the first kept frame there is nothing to repeat: use the first kept one.
-  source = np.where(last_kept >= 0, last_kept, np.argmax(kept))
-  return frames[source], kept
+  return frames[frame_dropout_sources(frames.shape[0], rng, rate)]
 
 
 def gaussian_noise(frames: np.ndarray, rng: np.random.Generator,
@@ -255,7 +266,6 @@ class AugmentConfig:
     contrast: contrast scale strength.
     temporal_min_fraction: `temporal_jitter` window; 1.0 disables it.
     frame_dropout_rate: per-frame drop probability; 0 disables it.
-    frame_dropout_fill: "repeat" or "zero", see `frame_dropout`.
     noise_stddev: pixel noise (fraction of 255); 0 disables it.
     rotation_degrees: largest angle of a `random_rotation`; 0 disables it.
     erase_probability: chance of a `random_erasing` rectangle.
@@ -267,7 +277,6 @@ class AugmentConfig:
   contrast: float = 0.0
   temporal_min_fraction: float = 1.0
   frame_dropout_rate: float = 0.0
-  frame_dropout_fill: str = "repeat"
   noise_stddev: float = 0.0
   rotation_degrees: float = 0.0
   erase_probability: float = 0.0
@@ -280,6 +289,13 @@ class AugmentConfig:
     if isinstance(config, cls):
       return config
     config = dict(config.items())
+    for key, only_value in RETIRED_SETTINGS.items():
+      if key in config and config[key] == only_value:
+        del config[key]  # A config saved before the setting was retired.
+      elif key in config:
+        raise ValueError(f"config.data.augment.{key}={config[key]!r}: the setting was removed "
+                         f"(only {only_value!r}, now the one behaviour, is accepted); see "
+                         "emo_jax/data/augment.py")
     known = {field.name for field in dataclasses.fields(cls)}
     unknown = sorted(set(config) - known)
     if unknown:
@@ -311,8 +327,7 @@ def augment_clip(frames: np.ndarray, rng: np.random.Generator,
   if config.brightness > 0 or config.contrast > 0:
     frames = brightness_contrast(frames, rng, config.brightness, config.contrast)
   if config.frame_dropout_rate > 0 and frames.shape[0] > 1:
-    frames, _ = frame_dropout(frames, rng, config.frame_dropout_rate,
-                              config.frame_dropout_fill)
+    frames = frame_dropout(frames, rng, config.frame_dropout_rate)
   if config.erase_probability > 0 and rng.uniform() < config.erase_probability:
     frames = random_erasing(frames, rng)
   if config.noise_stddev > 0:

@@ -114,6 +114,59 @@ def _container_seconds(path: str) -> float | None:
     return None
 
 
+def probe_video(path: str | os.PathLike) -> None:
+  """A fast check that a video file is whole, without decoding all of it.
+
+  Reads every packet of the container and decodes only the first key frame and the last
+  video packet: about 16 ms per CREMA-D clip on one busy core (the six real clips), so
+  roughly 2 minutes for all 7,442 (estimated; no full tree was at hand). Decoding the last frame properly would mean decoding the whole clip
+  (CREMA-D's FLVs have one key frame each), ten times slower; a truncated or corrupt
+  file shows up in the packets instead: missing, cut short, or ending well before the
+  duration the header announces.
+
+  Raises:
+    DecodeError: naming the file and what is wrong with it.
+  """
+  path = os.fspath(path)
+  check_media_file(path)
+  try:
+    with av.open(path) as container:
+      if not container.streams.video:
+        raise DecodeError(f"{path}: has no video stream: truncated before the first video "
+                          "packet, or not a video; re-download it")
+      stream = container.streams.video[0]
+      header_seconds = None if container.duration is None else container.duration / av.time_base
+      first_key_frame, last, num_corrupt = None, None, 0
+      for packet in container.demux():
+        if packet.size == 0:
+          continue  # The demuxer's end-of-stream marker.
+        num_corrupt += bool(packet.is_corrupt)
+        if packet.stream.index == stream.index:
+          if first_key_frame is None and packet.is_keyframe:
+            first_key_frame = packet
+          last = packet
+      if last is None or first_key_frame is None:
+        raise DecodeError(f"{path}: holds no video {'key frame' if last else 'packet'}; the "
+                          "file is truncated or corrupt, re-download it")
+      if num_corrupt:
+        raise DecodeError(f"{path}: looks truncated or corrupt: {num_corrupt} packet(s) are cut "
+                          "short or damaged; re-download it")
+      fps = float(stream.average_rate or stream.guessed_rate or 0) or 30.0
+      timestamp = last.pts if last.pts is not None else last.dts
+      if timestamp is not None and last.time_base:
+        end_seconds = float((timestamp + (last.duration or 0)) * last.time_base)
+        _check_not_truncated(path, end_seconds, header_seconds, 1 / fps, "video packets")
+      # Without its references the last frame decodes to the wrong picture, but damaged
+      # bytes still fail here.
+      stream.codec_context.decode(first_key_frame)
+      stream.codec_context.decode(last)
+  except DecodeError:
+    raise
+  except (av.FFmpegError, OSError) as e:
+    raise DecodeError(f"{path}: cannot be read as a video ({_first_line(e)}); the file is "
+                      "truncated, corrupt or not a video: re-download it") from e
+
+
 def _decode_decord(path: str, num_frames: int, strict: bool = True) -> DecodedFrames:
   if decord is None:
     raise DecodeError(f"{path}: decord is not installed; pip install decord or use "

@@ -16,25 +16,19 @@ from emo_jax.data import augment as augment_lib
 
 
 def temporal_indices(num_frames: int, rng: np.random.Generator,
-                     config: augment_lib.AugmentConfig) -> tuple[np.ndarray, np.ndarray]:
-  """The source frame of each output frame, and which output frames are kept.
+                     config: augment_lib.AugmentConfig) -> np.ndarray:
+  """The source frame of each output frame: int64 `[T]`.
 
   Runs `augment_clip`'s temporal steps (jitter, then dropout) on a clip of frame indices.
-
-  Returns:
-    `(indices int64 [T], kept bool [T])`; with `frame_dropout_fill="zero"` the frames
-    not kept are black frames, with "repeat" `indices` already repeats a kept frame.
   """
   if num_frames > 256:
     raise ValueError(f"temporal_indices: at most 256 frames, got {num_frames}")
   indices = np.arange(num_frames, dtype=np.uint8).reshape(num_frames, 1, 1, 1)
-  kept = np.ones(num_frames, bool)
   if config.temporal_min_fraction < 1 and num_frames > 1:
     indices = augment_lib.temporal_jitter(indices, rng, config.temporal_min_fraction)
   if config.frame_dropout_rate > 0 and num_frames > 1:
-    # "repeat" returns where each frame comes from; the draws do not depend on the fill.
-    indices, kept = augment_lib.frame_dropout(indices, rng, config.frame_dropout_rate, "repeat")
-  return indices.reshape(num_frames).astype(np.int64), kept
+    indices = augment_lib.frame_dropout(indices, rng, config.frame_dropout_rate)
+  return indices.reshape(num_frames).astype(np.int64)
 
 
 def augment_features(record: Mapping[str, Any], rng: np.random.Generator,
@@ -43,9 +37,7 @@ def augment_features(record: Mapping[str, Any], rng: np.random.Generator,
 
   Args:
     record: `frame_features` `[T, D]` (the clean clip); optionally `frame_feature_views`
-      `[V, T, D]` (pixel-augmented clips, one drawn uniformly, first), and
-      `black_frame_feature` `[D]` (the encoder's output on a black frame, for
-      `frame_dropout_fill="zero"`).
+      `[V, T, D]` (pixel-augmented clips, one drawn uniformly, first).
     rng: this example's generator.
     config: `AugmentConfig` or a mapping of its fields; only the temporal ones are used.
 
@@ -58,11 +50,4 @@ def augment_features(record: Mapping[str, Any], rng: np.random.Generator,
     features = np.asarray(views[int(rng.integers(len(views)))])
   else:
     features = np.asarray(record["frame_features"])
-  indices, kept = temporal_indices(features.shape[0], rng, config)
-  features = features[indices]
-  if config.frame_dropout_fill == "zero" and not kept.all():
-    if "black_frame_feature" not in record:
-      raise ValueError("frame_dropout_fill='zero' on cached features needs the cache's "
-                       "black_frame_feature; rebuild the cache")
-    features = np.where(kept[:, None], features, np.asarray(record["black_frame_feature"]))
-  return features
+  return features[temporal_indices(features.shape[0], rng, config)]

@@ -11,7 +11,6 @@ Layout, beside the packed dataset:
       features.npy             [N, T, D] float32 or float16, record i of the split
       label.npy                int64 [N]
       vote_distribution.npy    float32 [N, K] (when the records have one)
-      black_frame_feature.npy  [D]: the encoder on a black frame (frame dropout "zero")
       meta.json                what the key was made of, shapes, build time
       views<V>_<hash>/views.npy  [V, N, T, D]: pixel-augmented views (cached_feature_views > 1)
 

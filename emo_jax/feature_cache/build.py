@@ -155,8 +155,6 @@ def build_feature_cache(model, variables: Mapping[str, Any], source, directory: 
     del features
     for name, parts in labels.items():
       np.save(os.path.join(temporary, f"{name}.npy"), np.concatenate(parts))
-    black = encode(np.zeros((1, *first.shape), np.uint8))[0, 0]
-    np.save(os.path.join(temporary, "black_frame_feature.npy"), black.astype(dtype))
     seconds = time.time() - start_time
     meta = {"key_inputs": dict(key_inputs or {}), "num_records": num_records,
             "frames_shape": list(first.shape), "features_shape": list(shape), "dtype": dtype,

@@ -10,8 +10,8 @@ from emo_jax.feature_cache import layout
 class FeatureSource:
   """Records of a feature cache, memory-mapped: `len()` and `[i]` like a TFDS data source.
 
-  Record i: `frame_features` [T, D], `label`, `vote_distribution` (when cached),
-  `black_frame_feature` [D], and with views `frame_feature_views` [V, T, D]. Arrays
+  Record i: `frame_features` [T, D], `label`, `vote_distribution` (when cached), and
+  with views `frame_feature_views` [V, T, D]. Arrays
   open lazily in each process, so grain workers can pickle the source.
   """
 
@@ -32,8 +32,7 @@ class FeatureSource:
         path = os.path.join(directory, f"{name}.npy")
         return np.load(path, mmap_mode=mmap_mode) if os.path.exists(path) else None
       arrays = {"features": load("features", mmap_mode="r"), "label": load("label"),
-                "vote_distribution": load("vote_distribution"),
-                "black_frame_feature": load("black_frame_feature")}
+                "vote_distribution": load("vote_distribution")}
       if self.views_dir:
         arrays["views"] = load("views", self.views_dir, mmap_mode="r")
       self._arrays = arrays
@@ -44,8 +43,7 @@ class FeatureSource:
 
   def __getitem__(self, index: int) -> dict[str, np.ndarray]:
     arrays = self._open()
-    record = {"frame_features": arrays["features"][index], "label": arrays["label"][index],
-              "black_frame_feature": arrays["black_frame_feature"]}
+    record = {"frame_features": arrays["features"][index], "label": arrays["label"][index]}
     if arrays["vote_distribution"] is not None:
       record["vote_distribution"] = arrays["vote_distribution"][index]
     if "views" in arrays:

@@ -1,6 +1,7 @@
 """`create_model`: builds an EmotionNet from a nested `model` config."""
 import dataclasses
 import difflib
+import logging
 from typing import Any, Callable, Mapping
 
 import jax.numpy as jnp
@@ -50,7 +51,9 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
       test_time_augmentation="none",  # or "flip", "ten_crop" (evaluation only)
 
       Keys of each sub-config are the fields of its module (`name` picks the module, see
-      ENCODERS, TEMPORAL_MODELS and VIDEO_MODELS); missing keys take the module's default.
+      ENCODERS, TEMPORAL_MODELS and VIDEO_MODELS); missing keys take the module's default,
+      and keys that only another module of the same table has are ignored with a warning
+      (so `temporal.name=mean` alone turns an LSTM config into mean pooling).
     num_classes: number of logits.
 
   Raises:
@@ -112,7 +115,9 @@ def _build(section: str, table: Mapping[str, Callable] | None, sub_config: Mappi
       raise ValueError(f"model.{section}.name={name!r} is not one of {tuple(table)}")
     module = table[name]
   cls = getattr(module, "func", module)  # A functools.partial variant such as ResNet18.
-  fields = [f.name for f in dataclasses.fields(cls) if f.name not in ("parent", "name", "dtype")]
+  fields = _fields(module)
+  if table is not None:
+    kwargs = _without_other_modules_fields(section, name, kwargs, fields, table)
   for key in kwargs:
     if key not in fields:
       close = difflib.get_close_matches(key, fields, n=1)
@@ -120,6 +125,30 @@ def _build(section: str, table: Mapping[str, Callable] | None, sub_config: Mappi
       raise ValueError(f"model.{section}.{key} is not a field of {cls.__name__} "
                        f"(fields: {', '.join(fields)}).{hint}")
   return module(dtype=dtype, **kwargs)
+
+
+def _fields(module: Callable) -> list[str]:
+  cls = getattr(module, "func", module)
+  return [f.name for f in dataclasses.fields(cls) if f.name not in ("parent", "name", "dtype")]
+
+
+def _without_other_modules_fields(section: str, name: str, kwargs: dict[str, Any],
+                                  fields: list[str], table: Mapping[str, Callable]) -> dict[str, Any]:
+  """`kwargs` less the keys that belong to another module of `table`, not to `name`'s.
+
+  A config written for one module and switched to another by its name alone (a sweep's
+  `--config.model.temporal.name=mean` on cnn_lstm, whose temporal section holds the
+  LSTM's `bidirectional`) keeps the first module's settings; they mean nothing to the
+  second, so they are dropped with a warning. Keys that are fields of no module of the
+  table stay, and fail below as the typos they are.
+  """
+  others = {key for other, module in table.items() if other != name for key in _fields(module)}
+  dropped = sorted(key for key in kwargs if key not in fields and key in others)
+  if dropped:
+    logging.warning("model.%s.name=%r: ignoring %s, settings of other %s modules that %s does "
+                    "not have", section, name, ", ".join(f"model.{section}.{key}" for key in dropped),
+                    section, name)
+  return {key: value for key, value in kwargs.items() if key not in dropped}
 
 
 def _plain(config: ml_collections.ConfigDict | Mapping[str, Any]) -> dict[str, Any]:
