@@ -18,30 +18,41 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 SWEEP_FILES = sorted((REPO_ROOT / "experiments" / "sweeps").glob("*.yaml"))
 
 
-def one_at_a_time(parameters: dict) -> list[tuple[str, object]]:
-  """(name, value) for each categorical value and each range's two bounds; the other
-  parameters keep the config's default, so a trial fails for one value alone."""
-  trials = []
-  for name, spec in parameters.items():
+def covering_trials(parameters: dict) -> list[dict]:
+  """Few trials that between them give every parameter each of its values: trial k sets
+  each categorical parameter to its (k mod n)-th value and each range to its lower bound
+  (k even) or upper bound (k odd). Each trial compiles a model, so covering every value
+  in max(2, longest list) trials, not one trial per value, keeps the test minutes shorter;
+  a failing trial's id names every value it set."""
+  def values_of(spec):
     if "values" in spec:
-      trials += [(name, value) for value in spec["values"]]
-    elif "value" in spec:
-      trials.append((name, spec["value"]))
-    else:
-      trials += [(name, spec["min"]), (name, spec["max"])]
-  return trials
+      return list(spec["values"])
+    if "value" in spec:
+      return [spec["value"]]
+    return [spec["min"], spec["max"]]
+
+  choices = {name: values_of(spec) for name, spec in parameters.items()}
+  count = max([2] + [len(values) for values in choices.values()])
+  return [{name: values[k % len(values)] for name, values in choices.items()}
+          for k in range(count)]
 
 
-SWEEP_TRIALS = [(path, name, value) for path in SWEEP_FILES
-                for name, value in one_at_a_time(sweep_local.load_sweep(str(path))["parameters"])]
+SWEEP_TRIALS = [(path, trial) for path in SWEEP_FILES
+                for trial in covering_trials(sweep_local.load_sweep(str(path))["parameters"])]
 
 
-def test_every_sweep_file_is_listed_and_enumerated():
+def test_every_sweep_file_is_listed_and_every_value_is_covered():
   assert {path.name for path in SWEEP_FILES} >= {"ae_lstm_synthetic.yaml", "temporal_models.yaml"}
-  names = {(path.name, name) for path, name, _ in SWEEP_TRIALS}
-  assert ("temporal_models.yaml", "config.model.temporal.name") in names
-  values = [value for path, name, value in SWEEP_TRIALS if name == "config.model.bottleneck.dim"]
-  assert values == [16, 64]  # int_uniform's bounds.
+  for path in SWEEP_FILES:
+    parameters = sweep_local.load_sweep(str(path))["parameters"]
+    trials = [trial for p, trial in SWEEP_TRIALS if p == path]
+    for name, spec in parameters.items():
+      wanted = spec.get("values") or ([spec["value"]] if "value" in spec
+                                      else [spec["min"], spec["max"]])
+      assert {repr(v) for v in wanted} <= {repr(trial[name]) for trial in trials}, (path, name)
+  dims = {trial["config.model.bottleneck.dim"] for p, trial in SWEEP_TRIALS
+          if p.name == "ae_lstm_synthetic.yaml"}
+  assert dims == {16, 64}  # int_uniform's bounds.
 
 
 def tiny_trial_argv(command: list[str], data_dir: pathlib.Path, workdir: pathlib.Path) -> list[str]:
@@ -90,20 +101,25 @@ def parse_train_flags(monkeypatch):
   console_logging.remove()
 
 
-@pytest.mark.parametrize("path,name,value", SWEEP_TRIALS,
-                         ids=[f"{p.stem}-{n.split('.')[-1]}-{v}" for p, n, v in SWEEP_TRIALS])
-def test_sweep_trial_runs_one_step(path, name, value, tiny_data_dir, tmp_path, parse_train_flags,
+def _trial_id(path, trial):
+  return path.stem + "-" + ",".join(f"{name.split('.')[-1]}={value}" for name, value in trial.items())
+
+
+@pytest.mark.parametrize("path,trial", SWEEP_TRIALS, ids=[_trial_id(p, t) for p, t in SWEEP_TRIALS])
+def test_sweep_trial_runs_one_step(path, trial, tiny_data_dir, tmp_path, parse_train_flags,
                                    compilation_cache, monkeypatch, capsys):
   sweep = sweep_local.load_sweep(str(path))
-  command = sweep_local.build_command(sweep, {name: value})
-  assert f"--{name}={value}" in command
+  command = sweep_local.build_command(sweep, trial)
+  for name, value in trial.items():
+    assert f"--{name}={value}" in command
   monkeypatch.setenv("WANDB_RUN_ID", "trial-000")
   argv = tiny_trial_argv(command, tiny_data_dir, tmp_path)
   remaining = parse_train_flags(argv)
-  config = train._CONFIG.value  # pylint: disable=protected-access
-  for key in name.split(".")[1:]:
-    config = config[key]
-  assert config == value
+  for name, value in trial.items():
+    config = train._CONFIG.value  # pylint: disable=protected-access
+    for key in name.split(".")[1:]:
+      config = config[key]
+    assert config == value
   train.main(remaining)
   assert final_metrics(capsys.readouterr().out)["steps"] == 1
   assert (tmp_path / "trial-000" / "metrics.jsonl").exists()
