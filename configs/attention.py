@@ -3,15 +3,12 @@ r"""ConvEncoder -> temporal self-attention (pre-norm Transformer, CLS pooling) -
   python -m emo_jax.train --config=configs/attention.py:synthetic --workdir=workdirs/attention
 
 Arguments as in configs/ae_lstm.py (`synthetic`, `runlocal`, `ravdess`).
-Cost and result: stale. Recorded 2026-11-24 at commit a851850 from a run started
-alongside cnn_lstm's, most likely on synthetic data of generator version 1 (before its
-side light and head sway; version 2 was enforced from 4238aa5, 15 min before the
-record): `:synthetic` (the quickstart's data and recipe, configs/common.py
-`cpu_sized_synthetic`; 1,092 steps of 16 clips) took 13.9 min wall on 2 CPU cores
-shared with a FER2013 training run, peak RSS 1.5 GB; test accuracy 68.3% on the 4
-unseen test actors, below ae_lstm (90.0%) and cnn_lstm (79.2%), both version 1, with
-the recipe tuned on ae_lstm. Not yet re-measured at this commit: see the README's
-Quickstart section for the current ae_lstm figure and its commit.
+Cost and result (measured 2026-11-29 at commit bb89aac, 2 CPU cores shared with other
+runs, load average 5-11): `:synthetic` (the quickstart's data and recipe, configs/common.py
+`cpu_sized_synthetic`, tuned on ae_lstm; holdout split, 1,092 steps of 16 clips) took 21.6
+min wall, peak RSS 1.5 GB; test accuracy 70.8% on the 4 unseen test actors (UAR 70.8%,
+macro F1 0.69), from the best validation checkpoint (90.0%, the last), below ae_lstm
+(80.8%) and cnn_lstm (80.0%) at the same commit.
 `:runlocal`: 2 steps in 4-21 s (tests/test_configs.py).
 """
 from configs import common

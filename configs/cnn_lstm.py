@@ -3,13 +3,11 @@ r"""ConvEncoder -> BiLSTM, no bottleneck: ae_lstm minus its autoencoder, for abl
   python -m emo_jax.train --config=configs/cnn_lstm.py:synthetic --workdir=workdirs/cnn_lstm
 
 Arguments as in configs/ae_lstm.py (`synthetic`, `runlocal`, `ravdess`).
-Cost and result: stale. Measured 2026-11-24 at commit 7fb1813 on synthetic data of
-generator version 1 (before its side light and head sway), so no longer what this
-command gives: `:synthetic` (the quickstart's data and recipe, configs/common.py
-`cpu_sized_synthetic`; 1,092 steps of 16 clips) took 13.9 min wall on 2 CPU cores
-shared with a FER2013 training run, peak RSS 1.4 GB; test accuracy 79.2% on the 4
-unseen test actors (ae_lstm then: 90.0%, also version 1). Not yet re-measured at this
-commit: see the README's Quickstart section for the current ae_lstm figure and its commit.
+Cost and result (measured 2026-11-29 at commit bb89aac, 2 CPU cores shared with other
+runs, load average 5-11): `:synthetic` (the quickstart's data and recipe, configs/common.py
+`cpu_sized_synthetic`; holdout split, 1,092 steps of 16 clips) took 22.1 min wall, peak
+RSS 1.4 GB; test accuracy 80.0% on the 4 unseen test actors (UAR 80.0%, macro F1 0.80),
+from the best validation checkpoint (96.0%, the last). ae_lstm at the same commit: 80.8%.
 `:runlocal`: 2 steps in 4-21 s (tests/test_configs.py).
 """
 from configs import common
