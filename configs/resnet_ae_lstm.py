@@ -17,7 +17,8 @@ they change what the encoder sees. Temporal jitter and frame dropout still work,
 to the cached features exactly. `cached,views=8` keeps the pixel augmentations as 8
 cached augmented views of every clip (8 encoder passes over the data once, 8x the disk),
 one drawn per example per epoch: the same augmentations, but a fixed set of 8 draws.
-Cost and result (measured 2026-11-24 on 2 CPU cores, shared with a CI run):
+Cost and result (measured 2026-11-24 at commit 53a7977 on 2 CPU cores, shared with a CI run;
+stale since the training batch order and weight decay changed, 2026-11-29):
 `:synthetic,cached` with no pretrained encoder (random frozen ResNet-18 features) took
 8.0 min wall, peak RSS 1.4 GB: 6.5 min to generate and pack the 10-actor 16x112 set and
 cache the encoder's features (3.0 min of it, 0.22 s per clip), then 510 steps (30
