@@ -44,6 +44,8 @@ def get_config(arg=None):
   config.train.num_epochs = 20.0
   config.optimizer.learning_rate = 2e-3
   config.optimizer.warmup_steps = 500
+  # Its figure (docstring) was measured with weight decay on every parameter.
+  config.optimizer.decay_norms_and_biases = True
   if args.runlocal:
     common.runlocal_overrides(config)
     config.model.encoder.widths = (4, 8)
