@@ -40,13 +40,13 @@ class SpectrogramEncoder(nn.Module):
                   name=f"stage{stage}_conv")(x)
       x = normalization.make_norm(self.norm, width, use_running_average=not train,
                                   dtype=self.dtype, name=f"stage{stage}_norm")(x)
-      x = nn.relu(x)
+      # Invalid frames are zeroed before pooling: the next convolution then sees zeros
+      # there, as it would past the end of an unpadded clip, so padding changes nothing.
+      x = jnp.where(mask[:, :, None, None], nn.relu(x), jnp.zeros((), x.dtype))
       x = nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
       if mask.shape[1] % 2:
         mask = jnp.pad(mask, ((0, 0), (0, 1)))
       mask = mask.reshape(mask.shape[0], -1, 2).any(axis=-1)
-      # Padded frames are zeroed so that what they hold never reaches a valid frame twice.
-      x = jnp.where(mask[:, :, None, None], x, jnp.zeros((), x.dtype))
     x = x.reshape(*x.shape[:2], -1)
     x = nn.Dense(self.features, dtype=self.dtype, name="projection")(x)
     x = nn.LayerNorm(dtype=self.dtype, name="feature_norm")(x)
