@@ -8,7 +8,9 @@ Perturbations are chosen from each model's structure (see
 `emo_jax.analysis.perturbations.applicable_perturbations`): frames shuffled in time,
 every second frame, only the first half of the frames (per-frame models), the
 bottleneck code replaced by its mean over training clips (models with a bottleneck),
-Gaussian pixel noise, and the upper or lower half of the face greyed out.
+Gaussian pixel noise, and the upper or lower half of the face greyed out; for an
+audio-visual model also the audio removed and the video removed (its branch masked out,
+as modality dropout does in training), and for an audio-only model only the baseline.
 """
 import argparse
 import json
@@ -139,7 +141,8 @@ def perturbation_markdown(name: str, result: dict) -> list[str]:
   lines = [f"### {name} (step {result['step']}, {result['split']} split)", "",
            f"Model: {structure['num_frames']} frame(s), "
            f"{'bottleneck' if structure['has_bottleneck'] else 'no bottleneck'}, "
-           f"{'per-frame encoder + temporal model' if structure['per_frame'] else 'clip (3D) network'}.",
+           f"{'per-frame encoder + temporal model' if structure['per_frame'] else 'clip (3D) network'}"
+           f", modalities: {' + '.join(structure.get('modalities', ('video',)))}.",
            ""]
   rows = [[key, values["description"], f"{100 * values['accuracy']:.2f}",
            f"{100 * values['delta_accuracy']:+.2f}", f"{100 * values['balanced_accuracy']:.2f}",
