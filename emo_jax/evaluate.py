@@ -168,7 +168,8 @@ def _other_dataset(run, dataset: str, dataset_split: str | None, data_dir: str |
   data_config.data_dir = os.path.expanduser(data_dir or data_config.data_dir)
   builder = tfds_cremad.load_builder(data_config.dataset, data_config.data_dir)
   data_config.split = dataset_split or builder.DEFAULT_SPLIT
-  packed = sources.packed_from_builder(builder, data_config.split)
+  packed = sources.packed_from_builder(
+      builder, data_config.split, with_audio=input_pipeline.audio_samples(data_config) > 0)
   labels_by_part = None
   if not getattr(builder, "FIXED_PARTS", None):  # Split by actor: labels from the index.
     index_labels = tfds_cremad.load_index(builder)["label"]
