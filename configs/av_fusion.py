@@ -23,7 +23,7 @@ Cost and result (measured 2026-11-29 at commit c41cc8e, one CPU core shared with
 other processes; README "Audio-visual"): `:synthetic` (cremad/synthetic30_g8_64, fold 1 of
 hicmae5: 19 train, 5 val, 6 test actors; 14 epochs, 490 steps of 16 clips) reached 88.9%
 test accuracy (UAR 88.9%; best validation 69.3%) in 27 min wall; `modality=audio` 62.8%
-(val 60.0%) in 5.5 min; `modality=video`: VIDEO_DOC. With the audio removed at
+(val 60.0%) in 5.5 min; `modality=video` did not finish in time. With the audio removed at
 evaluation the audio-visual model falls to 43.3%, with the video removed to 62.2%.
 Folds 2-5 were not run in time:
   python -m experiments.crossval --config=configs/av_fusion.py:synthetic --workdir=workdirs/cv_av
