@@ -48,8 +48,28 @@ def check_config(config: ml_collections.ConfigDict):
   if config.num_devices != -1 and not 1 <= config.num_devices <= jax.device_count():
     problems.append(f"config.num_devices={config.num_devices}: there are {jax.device_count()} devices "
                     "(use -1 for all)")
+  problems += _audio_problems(config)
   if problems:
     raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def _audio_problems(config: ml_collections.ConfigDict) -> list[str]:
+  """A model with an audio branch needs audio in its batches, and audio needs such a model."""
+  fusion = config.model.get("fusion")
+  modality = fusion.get("modality", "audio_visual") if fusion else "video"
+  needs_audio = modality in ("audio", "audio_visual")
+  audio_seconds = float(config.data.get("audio_seconds", 0.0))
+  if needs_audio and audio_seconds <= 0:
+    return [f"config.model.fusion.modality={modality!r} needs audio: set "
+            "config.data.audio_seconds > 0 (the longest audio kept per clip)"]
+  if not needs_audio and audio_seconds > 0:
+    return [f"config.data.audio_seconds={audio_seconds} but the model has no audio branch "
+            f"(model.fusion.modality={modality!r}); set it to 0, or choose 'audio' or "
+            "'audio_visual'"]
+  if needs_audio and config.data.get("cached_features"):
+    return ["config.data.cached_features caches frame features only; an audio model "
+            "reads the waveform in every step: set it to False"]
+  return []
 
 
 def check_batch_sizes(config: ml_collections.ConfigDict, mesh):

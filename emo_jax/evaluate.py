@@ -8,7 +8,11 @@ Writes to `--out` (default `DIR/evaluation/<split>_<checkpoint>`): metrics.json,
 report.md, predictions.npz, confusion_matrix.png, reliability_diagram.png and the
 embedding maps embeddings_{tsne,pca}[_by_actor].png. For CREMA-D runs the report breaks
 accuracy down by actor, demographic group and emotion level, and sets the model beside
-the crowd raters' face-only votes; FER2013 runs skip those parts and say why.
+the crowd raters' votes of the same modality (face-only for a video model, voice-only for
+an audio model, audio-visual for one with both); FER2013 runs skip those parts and say
+why. An audio-visual model is also evaluated with the audio removed and with the video
+removed, each beside the raters' face-only and voice-only majority votes on the same
+clips (report section "By modality", metrics.json "by_modality").
 """
 import argparse
 import json
@@ -23,6 +27,7 @@ from emo_jax import metrics as metrics_lib
 from emo_jax.analysis import dataset_metadata
 from emo_jax.analysis import groups
 from emo_jax.analysis import human
+from emo_jax.analysis import modalities as modalities_lib
 from emo_jax.analysis import plots
 from emo_jax.analysis import report
 
@@ -49,7 +54,9 @@ def write_evaluation(out_dir: str, labels: np.ndarray, probabilities: np.ndarray
                      class_names: tuple[str, ...], embeddings: np.ndarray | None = None,
                      clip_metadata: dataset_metadata.ClipMetadata | None = None,
                      record_indices: np.ndarray | None = None, title: str = "Evaluation",
-                     run_info: dict | None = None, extra_metrics: dict | None = None) -> dict:
+                     run_info: dict | None = None, extra_metrics: dict | None = None,
+                     rater_modality: str = "face",
+                     probabilities_by_condition: dict | None = None) -> dict:
   """Writes the metrics, report and figures of one set of predictions; needs no model.
 
   Args:
@@ -64,6 +71,11 @@ def write_evaluation(out_dir: str, labels: np.ndarray, probabilities: np.ndarray
     title: report title.
     run_info: shown at the top of the report and stored in metrics.json (workdir, step...).
     extra_metrics: scalars added to metrics.json (e.g. the loss).
+    rater_modality: the raters set beside the model: "face" (FaceVote, a video model),
+      "voice" or "multimodal" (an audio or audio-visual model).
+    probabilities_by_condition: for a model with several modalities,
+      `modalities.CONDITIONS` key -> `[N, K]` (e.g. "both", "audio_removed",
+      "video_removed"): the "By modality" section and metrics.json "by_modality".
 
   Returns:
     The content of metrics.json.
@@ -107,13 +119,18 @@ def write_evaluation(out_dir: str, labels: np.ndarray, probabilities: np.ndarray
       majority = distribution = None
       if clip_metadata.metadata.human_votes:
         majority = human.compare_majority_vote(labels, predictions, clip_metadata.clip_names,
-                                               clip_metadata.metadata, "face")
+                                               clip_metadata.metadata, rater_modality)
       if any(clip_metadata.metadata.votes_by_modality.values()):
         distribution = human.compare_vote_distribution(labels, probabilities,
                                                        clip_metadata.clip_names,
-                                                       clip_metadata.metadata, "face")
+                                                       clip_metadata.metadata, rater_modality)
       result["raters"] = {"majority_vote": majority, "vote_distribution": distribution}
       lines += report.rater_sections(majority, distribution)
+  if probabilities_by_condition:
+    by_modality = modalities_lib.compare(labels, probabilities_by_condition, len(class_names),
+                                         clip_metadata.clip_names, clip_metadata.metadata)
+    result["by_modality"] = by_modality
+    lines += modalities_lib.markdown(by_modality)
   if embeddings is not None:
     lines += ["## Clip embeddings", "",
               "Coloured by emotion, then by actor: clusters by actor mean the embedding "
@@ -151,7 +168,8 @@ def _other_dataset(run, dataset: str, dataset_split: str | None, data_dir: str |
   data_config.data_dir = os.path.expanduser(data_dir or data_config.data_dir)
   builder = tfds_cremad.load_builder(data_config.dataset, data_config.data_dir)
   data_config.split = dataset_split or builder.DEFAULT_SPLIT
-  packed = sources.packed_from_builder(builder, data_config.split)
+  packed = sources.packed_from_builder(
+      builder, data_config.split, with_audio=input_pipeline.audio_samples(data_config) > 0)
   labels_by_part = None
   if not getattr(builder, "FIXED_PARTS", None):  # Split by actor: labels from the index.
     index_labels = tfds_cremad.load_index(builder)["label"]
@@ -202,6 +220,7 @@ def evaluate_run(workdir: str, checkpoint: str | int = "best", split: str = "tes
   from emo_jax import input_pipeline  # pylint: disable=g-import-not-at-top
   from emo_jax import sharding  # pylint: disable=g-import-not-at-top
   from emo_jax.analysis import inference  # pylint: disable=g-import-not-at-top
+  from emo_jax.analysis import perturbations  # pylint: disable=g-import-not-at-top
 
   run = checkpoints.load(workdir, checkpoint)
   config = run.config
@@ -212,9 +231,20 @@ def evaluate_run(workdir: str, checkpoint: str | int = "best", split: str = "tes
     data = input_pipeline.create_datasets(config.data, mesh, seed=config.seed)
   else:
     data, retargeted, data_config = _other_dataset(run, dataset, dataset_split, data_dir, mesh)
+  variables = inference.replicate(run.variables, mesh)
   metrics, outputs = evaluation.evaluate_batches(
-      inference.make_eval_step(run.model), inference.replicate(run.variables, mesh),
-      data.eval_batches(split), data.info.num_classes)
+      inference.make_eval_step(run.model), variables, data.eval_batches(split),
+      data.info.num_classes)
+  model_modalities = getattr(run.model, "modalities", ("video",))
+  condition = modalities_lib.condition_of(model_modalities)
+  by_condition = None
+  if condition == "both":  # Once more without each modality.
+    by_condition = {condition: outputs["probabilities"]}
+    for removal in perturbations.modality_removals(model_modalities):
+      _, removed = evaluation.evaluate_batches(
+          inference.make_eval_step(run.model, removal), variables, data.eval_batches(split),
+          data.info.num_classes)
+      by_condition[removal.name] = removed["probabilities"]
   clip_metadata = dataset_metadata.load_clip_metadata(data_config, outputs["index"],
                                                       outputs["label"], metadata_dir)
   suffix = "" if retargeted is None else "_" + data_config.dataset.replace("/", "-")
@@ -236,7 +266,9 @@ def evaluate_run(workdir: str, checkpoint: str | int = "best", split: str = "tes
       embeddings=outputs["pooled"], clip_metadata=clip_metadata, record_indices=outputs["index"],
       title=(f"Evaluation of {os.path.basename(os.path.abspath(workdir))} ({split}, {checkpoint}"
              + (f", on {data_config.dataset})" if retargeted else ")")),
-      run_info=run_info, extra_metrics=extra_metrics)
+      run_info=run_info, extra_metrics=extra_metrics,
+      rater_modality=modalities_lib.CONDITIONS[condition][1],
+      probabilities_by_condition=by_condition)
   return dict(result, out_dir=out_dir)
 
 
@@ -270,6 +302,12 @@ def main(argv=None) -> int:
           for d in cross["dropped_classes"]))
   print(f"{result['num_clips']} clips: accuracy {result['accuracy']:.4f}, UAR "
         f"{result['balanced_accuracy']:.4f}, macro F1 {result['macro_f1']:.4f}")
+  for row in result.get("by_modality", {}).values():
+    vote = row.get("majority_vote")
+    raters = ("" if vote is None or not vote["num_voted"] else
+              f"; raters' {row['rater_column']} "
+              f"{vote['on_voted_clips']['human_accuracy']['rate']:.4f} on {vote['num_voted']} clips")
+    print(f"  {row['model_sees']}: accuracy {row['accuracy']:.4f}, UAR {row['uar']:.4f}{raters}")
   print(f"Wrote {result['out_dir']}/report.md, metrics.json and figures.")
   return 0
 

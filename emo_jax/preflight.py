@@ -9,6 +9,9 @@ from emo_jax import models
 from emo_jax.data import splits
 from emo_jax.input_pipeline import sources
 
+# Builders whose records hold each clip's audio (the others have frames or images only).
+AUDIO_DATASETS = ("cremad", "ravdess")
+
 
 def check_data_and_model(config: ml_collections.ConfigDict, mesh):
   """Dataset name, split spec, batch sizes and model structure, before any data is built.
@@ -33,6 +36,12 @@ def check_data_and_model(config: ml_collections.ConfigDict, mesh):
     except ValueError as e:
       raise config_checks.ConfigError(f"config.data.split={config.data.split!r}: {e}") from None
   config_checks.check_batch_sizes(config, mesh)
+  if float(config.data.get("audio_seconds", 0.0)) > 0 and builder_class.name not in AUDIO_DATASETS:
+    raise config_checks.ConfigError(
+        f"config.data.dataset={dataset!r} has no audio, but the model has an audio branch "
+        f"(model.fusion.modality={config.model.fusion.get('modality')!r}); datasets with audio: "
+        f"{', '.join(f'{name}/*' for name in AUDIO_DATASETS)}. For a video-only model set "
+        "model.fusion.modality='video' and config.data.audio_seconds=0")
   model = models.create_model(config.model, num_classes)
   rng = jax.random.key(0)
   inputs = jax.ShapeDtypeStruct((1, *frames_shape), jax.numpy.float32)

@@ -9,7 +9,9 @@ Perturbations are chosen from each model's structure (see
 every second frame, only the first half of the frames (per-frame models), the
 bottleneck code replaced by its mean over training clips (models with a bottleneck),
 Gaussian pixel noise, and the upper or lower half of the face hidden (filled with what the
-model's input normalisation maps to 0).
+model's input normalisation maps to 0); for an audio-visual model also the audio removed
+and the video removed (its branch masked out, as modality dropout does in training), and
+for an audio-only model only the baseline.
 """
 import argparse
 import json
@@ -140,7 +142,8 @@ def perturbation_markdown(name: str, result: dict) -> list[str]:
   lines = [f"### {name} (step {result['step']}, {result['split']} split)", "",
            f"Model: {structure['num_frames']} frame(s), "
            f"{'bottleneck' if structure['has_bottleneck'] else 'no bottleneck'}, "
-           f"{'per-frame encoder + temporal model' if structure['per_frame'] else 'clip (3D) network'}.",
+           f"{'per-frame encoder + temporal model' if structure['per_frame'] else 'clip (3D) network'}"
+           f", modalities: {' + '.join(structure.get('modalities', ('video',)))}.",
            ""]
   rows = [[key, values["description"], f"{100 * values['accuracy']:.2f}",
            f"{100 * values['delta_accuracy']:+.2f}", f"{100 * values['balanced_accuracy']:.2f}",

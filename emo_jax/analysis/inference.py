@@ -31,19 +31,20 @@ def make_eval_step(model, perturbation: perturbations_lib.Perturbation | None = 
   base_key = jax.random.key(seed)
 
   def step(variables, batch):
-    frames = inputs_lib.frames_to_float(batch["frames"])
-    frame_mask = None
+    inputs = inputs_lib.model_inputs({k: v for k, v in batch.items() if k != "frame_features"})
     if perturbation is not None:
       keys = jax.vmap(lambda index: jax.random.fold_in(base_key, index))(batch["index"])
       if perturbation.frames_fn is not None:
-        frames = perturbation.frames_fn(frames, keys)
+        inputs["frames"] = perturbation.frames_fn(inputs["frames"], keys)
       if perturbation.frame_mask_fn is not None:
-        frame_mask = perturbation.frame_mask_fn(frames.shape[0], frames.shape[1])
+        inputs["frame_mask"] = perturbation.frame_mask_fn(*inputs["frames"].shape[:2])
+      if perturbation.inputs_fn is not None:
+        inputs = perturbation.inputs_fn(inputs)
     intervene = (perturbations_lib.replace_bottleneck_code(bottleneck_code)
                  if perturbation is not None and perturbation.uses_bottleneck_mean
                  else contextlib.nullcontext())
     with intervene:
-      logits, aux = model.apply(variables, frames, train=False, frame_mask=frame_mask)
+      logits, aux = model.apply(variables, **inputs, train=False)
     return {"logits": logits.astype(jnp.float32), "pooled": aux["pooled"].astype(jnp.float32)}
 
   return jax.jit(step)

@@ -2,7 +2,9 @@
 
 Every function takes float frames in [0, 1] (numpy or jax arrays) and returns a new
 array. Random ones take one PRNG key per clip (`[B]` keys), made from the clip's record
-index, so a clip gets the same perturbation however the evaluation is batched.
+index, so a clip gets the same perturbation however the evaluation is batched. Models
+with several modalities (AudioVisualNet) also get "modality removed" perturbations,
+which change the model's keyword inputs (`remove_modality`).
 """
 from collections.abc import Callable, Mapping
 import contextlib
@@ -122,12 +124,36 @@ class Perturbation:
     frames_fn: `(frames [B, T, H, W, C] float, keys [B]) -> frames` or None.
     frame_mask_fn: `(batch_size, num_frames) -> [B, T] bool` frame mask, or None.
     uses_bottleneck_mean: replace the bottleneck code by its mean over training clips.
+    inputs_fn: `(model keyword inputs) -> inputs`, e.g. `remove_modality`, or None.
   """
   name: str
   description: str
   frames_fn: Callable[[jax.Array, jax.Array], jax.Array] | None = None
   frame_mask_fn: Callable[[int, int], jax.Array] | None = None
   uses_bottleneck_mean: bool = False
+  inputs_fn: Callable[[dict], dict] | None = None
+
+
+def remove_modality(inputs: Mapping, modality: str) -> dict:
+  """The model's inputs with `modality` ("audio" or "video") marked absent for every clip.
+
+  An AudioVisualNet then masks that branch out entirely (zeroed frames, or every audio
+  frame masked), as in training with modality dropout.
+  """
+  if modality not in ("audio", "video"):
+    raise ValueError(f"modality must be 'audio' or 'video', got {modality!r}")
+  batch = inputs["frames"].shape[0]
+  return {**inputs, f"{modality}_present": jnp.zeros((batch,), bool)}
+
+
+def modality_removals(modalities: tuple[str, ...]) -> list[Perturbation]:
+  """"audio_removed" and "video_removed", for a model with both modalities (else none)."""
+  if set(modalities) != {"audio", "video"}:
+    return []
+  return [Perturbation(f"{m}_removed", f"{m} removed (the model sees only the "
+                       f"{'video' if m == 'audio' else 'audio'})",
+                       inputs_fn=lambda inputs, m=m: remove_modality(inputs, m))
+          for m in ("audio", "video")]
 
 
 def model_structure(model: nn.Module, variables: Mapping, frames_shape: tuple[int, ...]) -> dict:
@@ -139,7 +165,9 @@ def model_structure(model: nn.Module, variables: Mapping, frames_shape: tuple[in
     frames_shape: one clip, `[T, H, W, C]`.
 
   Returns:
-    {"num_frames", "aux_keys", "has_bottleneck", "per_frame", "input_norm", "center_crop"}.
+    {"num_frames", "aux_keys", "has_bottleneck", "per_frame", "input_norm", "center_crop",
+    "modalities"}; modalities is ("audio", "video"), ("audio",) or ("video",): the branches
+    whose logits aux holds (an AudioVisualNet's), ("video",) for a frames-only model.
   """
   abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(jnp.shape(x), jnp.result_type(x)),
                           dict(variables))
@@ -155,13 +183,17 @@ def model_structure(model: nn.Module, variables: Mapping, frames_shape: tuple[in
       # How the model scales its input, which decides what an occlusion is filled with.
       "input_norm": getattr(model, "input_norm", "fixed"),
       "center_crop": int(getattr(model, "center_crop", 0) or 0),
+      "modalities": (tuple(m for m in ("audio", "video") if f"{m}_logits" in aux)
+                     or ("video",)),
   }
 
 
 def applicable_perturbations(structure: Mapping, noise_stds=(0.1,)) -> list[Perturbation]:
   """The perturbations that make sense for a model with this `model_structure`."""
   num_frames = structure["num_frames"]
-  chosen = []
+  chosen = modality_removals(tuple(structure.get("modalities", ("video",))))
+  if "video" not in structure.get("modalities", ("video",)):
+    return chosen  # Frames perturbations change nothing an audio-only model sees.
   if num_frames > 1:
     chosen.append(Perturbation("shuffle_time", "frames shuffled in time (per clip)",
                                frames_fn=shuffle_time))

@@ -65,7 +65,7 @@ def breakdown_sections(breakdowns: Mapping[str, Sequence[groups_lib.GroupAccurac
   return sections
 
 
-def _rate(rate: Mapping) -> str:
+def format_rate(rate: Mapping) -> str:
   if not rate["of"]:
     return "n/a"
   return (f"{_percent(rate['rate'])} ({rate['count']}/{rate['of']}; "
@@ -87,16 +87,16 @@ def rater_sections(majority: Mapping | None, distribution: Mapping | None) -> li
         f"{majority['num_voted']} clips with a unique majority vote.",
         "",
         table(["", "model", f"raters ({modality} majority)"], [
-            ["accuracy on clips with a unique vote", _rate(voted["model_accuracy"]),
-             _rate(voted["human_accuracy"])],
+            ["accuracy on clips with a unique vote", format_rate(voted["model_accuracy"]),
+             format_rate(voted["human_accuracy"])],
             ["accuracy on all clips (ties and missing votes count as wrong for the raters)",
-             _rate(overall["model_accuracy"]), _rate(overall["human_accuracy_ties_wrong"])],
+             format_rate(overall["model_accuracy"]), format_rate(overall["human_accuracy_ties_wrong"])],
         ]),
         "",
-        f"- model and raters agree (same class): {_rate(voted['agreement'])}",
-        f"- both right: {_rate(voted['both_correct'])}; only the model: "
-        f"{_rate(voted['model_only_correct'])}; only the raters: "
-        f"{_rate(voted['human_only_correct'])}; both wrong: {_rate(voted['both_wrong'])}",
+        f"- model and raters agree (same class): {format_rate(voted['agreement'])}",
+        f"- both right: {format_rate(voted['both_correct'])}; only the model: "
+        f"{format_rate(voted['model_only_correct'])}; only the raters: "
+        f"{format_rate(voted['human_only_correct'])}; both wrong: {format_rate(voted['both_wrong'])}",
         "",
     ]
   if distribution is not None:

@@ -42,6 +42,7 @@ and reshuffled every epoch, deterministically from the seed; the returned iterat
 has `get_state()` / `set_state()` (and works with `grain.checkpoint.CheckpointSave` in
 Orbax), so a resumed run continues the same order.
 """
+from emo_jax.input_pipeline.datasets import audio_samples
 from emo_jax.input_pipeline.datasets import build_if_missing
 from emo_jax.input_pipeline.datasets import create_datasets
 from emo_jax.input_pipeline.datasets import Datasets

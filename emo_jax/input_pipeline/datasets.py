@@ -18,6 +18,17 @@ from emo_jax.input_pipeline import iterators
 from emo_jax.input_pipeline import records as records_lib
 from emo_jax.input_pipeline import sources as sources_lib
 
+# Sample rate of the audio in the packed datasets (tfds_cremad's builders store 16 kHz).
+AUDIO_SAMPLE_RATE = 16000
+
+
+def audio_samples(data_config: ml_collections.ConfigDict) -> int:
+  """Samples of audio each example holds: `config.data.audio_seconds` at 16 kHz (0: no audio).
+
+  Configs written before audio models existed have no `audio_seconds`: no audio.
+  """
+  return int(round(float(data_config.get("audio_seconds", 0.0)) * AUDIO_SAMPLE_RATE))
+
 
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
@@ -32,6 +43,7 @@ class DatasetInfo:
   eval_batch_size: int
   steps_per_epoch: int
   eval_steps: dict[str, int]  # Part -> batches in one evaluation pass.
+  audio_samples: int = 0  # Waveform length in the batches; 0: batches hold no audio.
 
   @property
   def num_classes(self) -> int:
@@ -56,6 +68,7 @@ class Datasets:
     self._mesh = mesh
     self._seed = seed if data_config.shuffle_seed == -1 else data_config.shuffle_seed
     self._augment = augment_lib.AugmentConfig.from_mapping(data_config.augment)
+    self._audio_samples = audio_samples(data_config)
     train_indices = packed.indices["train"]
     iterators.host_batch_size(data_config.batch_size, mesh, "batch_size")
     iterators.host_batch_size(data_config.eval_batch_size, mesh, "eval_batch_size")
@@ -74,7 +87,8 @@ class Datasets:
         eval_batch_size=data_config.eval_batch_size,
         steps_per_epoch=len(train_indices) // data_config.batch_size,
         eval_steps={part: iterators.num_eval_batches(len(ids), data_config.eval_batch_size)
-                    for part, ids in packed.indices.items()})
+                    for part, ids in packed.indices.items()},
+        audio_samples=self._audio_samples)
 
   def with_sources(self, sources: Mapping[str, Any]) -> "Datasets":
     """These datasets (split, info, seeds) reading other records with the same indices.
@@ -99,7 +113,7 @@ class Datasets:
         batch_size=self._config.batch_size, num_classes=self.packed.num_classes,
         seed=self._seed, augment_config=self._augment, num_epochs=num_epochs,
         worker_count=self._config.worker_count, prefetch=self._config.prefetch,
-        device_prefetch=device_prefetch)
+        device_prefetch=device_prefetch, audio_samples=self._audio_samples)
 
   def eval_batches(self, part: str) -> Iterator[dict[str, jax.Array]]:
     """A fresh pass over `part` ("val", "test", or "train" without augmentation)."""
@@ -109,7 +123,7 @@ class Datasets:
     return iterators.eval_batches(
         self.packed.sources[part], self.packed.indices[part], mesh=self._mesh,
         batch_size=self._config.eval_batch_size, num_classes=self.packed.num_classes,
-        prefetch=self._config.prefetch)
+        prefetch=self._config.prefetch, audio_samples=self._audio_samples)
 
 
 def build_if_missing(data_config: ml_collections.ConfigDict):
@@ -138,5 +152,7 @@ def create_datasets(data_config: ml_collections.ConfigDict, mesh: Mesh, seed: in
     mesh: from `emo_jax.sharding.create_mesh`.
     seed: the run seed, used when `data_config.shuffle_seed` is -1.
   """
-  packed = sources_lib.load_packed_dataset(data_config.dataset, data_config.data_dir, data_config.split)
+  packed = sources_lib.load_packed_dataset(data_config.dataset, data_config.data_dir,
+                                           data_config.split,
+                                           with_audio=audio_samples(data_config) > 0)
   return Datasets(packed, data_config, mesh, seed)

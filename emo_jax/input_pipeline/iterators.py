@@ -65,8 +65,9 @@ class _ReadTrainExample:
 
   def __init__(self, source, record_indices: np.ndarray, num_classes: int,
                augment_config: augment_lib.AugmentConfig, *, seed: int, batch_size: int,
-               per_host: int, host_index: int):
+               per_host: int, host_index: int, audio_samples: int = 0):
     self._source = source
+    self._audio_samples = audio_samples
     self._record_indices = np.asarray(record_indices)
     self._num_classes = num_classes
     self._augment_config = augment_config
@@ -93,7 +94,7 @@ class _ReadTrainExample:
     position = batch_in_epoch * self._batch_size + self._host_index * self._per_host + row
     record = self._source[int(self._record_indices[self._permutation(epoch)[position]])]
     rng = np.random.default_rng([self._seed, epoch, position])
-    example = records_lib.format_example(record, self._num_classes)
+    example = records_lib.format_example(record, self._num_classes, self._audio_samples)
     if "frame_features" in example:
       example["frame_features"] = feature_augment.augment_features(record, rng,
                                                                    self._augment_config)
@@ -105,15 +106,18 @@ class _ReadTrainExample:
 class _ReadEvalExample:
   """record index (-1: padding) -> example with `mask` and `index` (picklable)."""
 
-  def __init__(self, source, num_classes: int, padding: dict[str, np.ndarray]):
+  def __init__(self, source, num_classes: int, padding: dict[str, np.ndarray],
+               audio_samples: int = 0):
     self._source = source
+    self._audio_samples = audio_samples
     self._num_classes = num_classes
     self._padding = padding
 
   def __call__(self, record_index: int) -> dict[str, np.ndarray]:
     if record_index < 0:
       return dict(self._padding)
-    example = records_lib.format_example(self._source[int(record_index)], self._num_classes)
+    example = records_lib.format_example(self._source[int(record_index)], self._num_classes,
+                                         self._audio_samples)
     example["index"] = np.int32(record_index)
     return example
 
@@ -138,8 +142,8 @@ def train_iterator(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size
                    num_classes: int, seed: int, augment_config=None,
                    num_epochs: int | None = None, worker_count: int = 0,
                    prefetch: int = 2,
-                   device_prefetch: int = device_prefetch_lib.DEFAULT_SIZE
-                   ) -> grain.DatasetIterator:
+                   device_prefetch: int = device_prefetch_lib.DEFAULT_SIZE,
+                   audio_samples: int = 0) -> grain.DatasetIterator:
   """Shuffled, augmented global train batches; `num_epochs=None` repeats forever.
 
   Args:
@@ -155,6 +159,8 @@ def train_iterator(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size
     prefetch: batches read ahead per process.
     device_prefetch: batches copied to the devices ahead, in a background thread; 0
       copies each batch in the thread that asks for it.
+    audio_samples: > 0 adds `audio` `[B, audio_samples]` and `audio_length` `[B]`
+      (`records.format_audio`) to the batches.
 
   Returns:
     A checkpointable iterator of dicts of `jax.Array`s (`TRAIN_KEYS`); the last
@@ -168,7 +174,7 @@ def train_iterator(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size
   reader = _ReadTrainExample(source, record_indices, num_classes,
                              augment_lib.AugmentConfig.from_mapping(augment_config),
                              seed=seed, batch_size=batch_size, per_host=per_host,
-                             host_index=jax.process_index())
+                             host_index=jax.process_index(), audio_samples=audio_samples)
   num_elements = reader.steps_per_epoch * per_host * (num_epochs or ENDLESS_EPOCHS)
   dataset = (grain.MapDataset.range(num_elements).map(reader)
              .batch(per_host, drop_remainder=True).to_iter_dataset(_read_options(prefetch)))
@@ -184,7 +190,8 @@ def train_iterator(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size
 
 
 def eval_batches(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size: int,
-                 num_classes: int, prefetch: int = 2) -> Iterator[dict[str, jax.Array]]:
+                 num_classes: int, prefetch: int = 2,
+                 audio_samples: int = 0) -> Iterator[dict[str, jax.Array]]:
   """One pass over the records in order, padded so every host has whole batches.
 
   Every record appears exactly once with `mask` True and its `index`; padding rows
@@ -201,8 +208,10 @@ def eval_batches(source, record_indices: np.ndarray, *, mesh: Mesh, batch_size: 
   num_batches = num_eval_batches(len(record_indices), batch_size)
   padded = np.full(num_batches * per_host, -1, np.int64)
   padded[:len(shard)] = shard
-  reader = _ReadEvalExample(source, num_classes,
-                            records_lib.padding_example(source, record_indices[0], num_classes))
+  reader = _ReadEvalExample(
+      source, num_classes,
+      records_lib.padding_example(source, record_indices[0], num_classes, audio_samples),
+      audio_samples)
   dataset = (grain.MapDataset.source(padded.tolist()).map(reader).batch(per_host)
              .to_iter_dataset(_read_options(prefetch)))
   to_global = functools.partial(sharding.host_local_batch_to_global, mesh=mesh)

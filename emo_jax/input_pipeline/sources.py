@@ -18,10 +18,25 @@ FIXED_SPLIT = "standard"
 # The record fields `records.format_example` reads, where a dataset has them; the others
 # (audio, strings, valence and arousal) are not decoded in training.
 RECORD_FIELDS = ("frames", "image", "label", "vote_distribution")
+# Read as well for models with an audio branch.
+AUDIO_FIELD = "audio"
 
 
-def _read_fields(builder) -> tuple[str, ...]:
-  return tuple(f for f in RECORD_FIELDS if f in builder.info.features)
+class NoAudioError(ValueError):
+  """An audio model (config.data.audio_seconds > 0) was given a dataset without audio."""
+
+
+def _read_fields(builder, with_audio: bool = False) -> tuple[str, ...]:
+  fields = tuple(f for f in RECORD_FIELDS if f in builder.info.features)
+  if with_audio:
+    if AUDIO_FIELD not in builder.info.features:
+      raise NoAudioError(
+          f"the model needs audio (config.data.audio_seconds > 0, model.fusion.modality "
+          f"with 'audio') but {builder.name} records have no '{AUDIO_FIELD}' field (they hold "
+          f"{', '.join(sorted(builder.info.features))}); use a dataset with audio (cremad/*, "
+          "ravdess/*) or model.fusion.modality='video' with config.data.audio_seconds=0")
+    fields += (AUDIO_FIELD,)
+  return fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,11 +81,12 @@ def split_records(record_actors: np.ndarray, spec: str) -> dict[str, np.ndarray]
   return {part: select_records(record_actors, actors) for part, actors in parts.items()}
 
 
-def _actor_split_parts(builder, split: str | None) -> tuple[Any, dict[str, np.ndarray], np.ndarray]:
+def _actor_split_parts(builder, split: str | None,
+                      with_audio: bool = False) -> tuple[Any, dict[str, np.ndarray], np.ndarray]:
   """(records, part -> record indices, train label counts) of a dataset split by actor."""
   import tfds_cremad  # pylint: disable=g-import-not-at-top
   # "all": every record, in index order; only the fields batches hold are decoded.
-  source = tfds_cremad.FieldSource(builder, "all", _read_fields(builder))
+  source = tfds_cremad.FieldSource(builder, "all", _read_fields(builder, with_audio))
   index = tfds_cremad.load_index(builder)
   if split is None:
     indices = {"train": np.arange(len(source))}
@@ -81,7 +97,8 @@ def _actor_split_parts(builder, split: str | None) -> tuple[Any, dict[str, np.nd
   return {part: source for part in indices}, indices, counts
 
 
-def _fixed_parts(builder, split: str | None) -> tuple[dict, dict[str, np.ndarray], np.ndarray]:
+def _fixed_parts(builder, split: str | None,
+                 with_audio: bool = False) -> tuple[dict, dict[str, np.ndarray], np.ndarray]:
   """(part -> records, part -> record indices, train label counts) of fixed splits."""
   fixed = builder.FIXED_PARTS
   if split not in (None, FIXED_SPLIT):
@@ -90,7 +107,8 @@ def _fixed_parts(builder, split: str | None) -> tuple[dict, dict[str, np.ndarray
         f"{FIXED_SPLIT!r} ({', '.join(f'{p} = {s}' for p, s in fixed.items())})")
   parts = fixed if split else {"train": fixed["train"]}
   import tfds_cremad  # pylint: disable=g-import-not-at-top
-  sources = {part: tfds_cremad.FieldSource(builder, tfds_split, _read_fields(builder))
+  fields = _read_fields(builder, with_audio)
+  sources = {part: tfds_cremad.FieldSource(builder, tfds_split, fields)
              for part, tfds_split in parts.items()}
   indices = {part: np.arange(len(source)) for part, source in sources.items()}
   class_names = builder.info.features["label"].names
@@ -103,7 +121,8 @@ def _fixed_parts(builder, split: str | None) -> tuple[dict, dict[str, np.ndarray
   return sources, indices, counts
 
 
-def load_packed_dataset(dataset: str, data_dir: str, split: str | None) -> PackedDataset:
+def load_packed_dataset(dataset: str, data_dir: str, split: str | None,
+                        with_audio: bool = False) -> PackedDataset:
   """Opens a dataset built by `python -m tfds_cremad.build` and applies the split.
 
   Args:
@@ -113,11 +132,13 @@ def load_packed_dataset(dataset: str, data_dir: str, split: str | None) -> Packe
     split: CREMA-D, RAVDESS, folder: an actor split spec ("hicmae5:fold=1", "holdout",
       "ravdess6:fold=1"); FER2013, AffectNet: "standard". None: every record as the
       "train" part (benchmarks, inspection).
+    with_audio: also decode each record's `audio` (models with an audio branch).
 
   Raises:
     ValueError: an unknown dataset name (the known ones are listed) or split.
     tfds_cremad.DatasetNotBuiltError: (a FileNotFoundError) the dataset is not built
       in `data_dir`; the message has the command that builds it.
+    NoAudioError: `with_audio` and the dataset has no audio.
   """
   # Imported here: TFDS and the builders are heavy, and only packed data needs them.
   import tfds_cremad  # pylint: disable=g-import-not-at-top
@@ -128,16 +149,16 @@ def load_packed_dataset(dataset: str, data_dir: str, split: str | None) -> Packe
     raise tfds_cremad.DatasetNotBuiltError(f"config.data.dataset={dataset!r}: {e}") from None
   except ValueError as e:
     raise ValueError(f"config.data.dataset={dataset!r}: {e}") from None
-  return packed_from_builder(builder, split)
+  return packed_from_builder(builder, split, with_audio)
 
 
-def packed_from_builder(builder, split: str | None) -> PackedDataset:
+def packed_from_builder(builder, split: str | None, with_audio: bool = False) -> PackedDataset:
   """`load_packed_dataset` for an already opened, built TFDS builder."""
   import tfds_cremad  # pylint: disable=g-import-not-at-top
   if getattr(builder, "FIXED_PARTS", None):
-    sources, indices, counts = _fixed_parts(builder, split)
+    sources, indices, counts = _fixed_parts(builder, split, with_audio)
   else:
-    sources, indices, counts = _actor_split_parts(builder, split)
+    sources, indices, counts = _actor_split_parts(builder, split, with_audio)
   name = builder.name + (f"/{builder.builder_config.name}" if builder.builder_config else "")
   version = str(builder.info.version)
   fingerprint = tfds_cremad.loading.packed_fingerprint(builder)

@@ -8,6 +8,9 @@ import jax.numpy as jnp
 import ml_collections
 
 from emo_jax.models import attention
+from emo_jax.models import audio_frontend
+from emo_jax.models import audio_net
+from emo_jax.models import audio_visual
 from emo_jax.models import bottleneck
 from emo_jax.models import conv3d
 from emo_jax.models import conv_encoder
@@ -28,11 +31,13 @@ DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 # directory `pretrained.load_pretrained_encoder` reads.
 _ENCODER_TRAINING_KEYS = ("pretrained",)
 _TOP_LEVEL_KEYS = ("encoder", "bottleneck", "temporal", "video", "head", "dtype", "remat",
-                   "input_norm", "center_crop", "test_time_augmentation")
+                   "input_norm", "center_crop", "test_time_augmentation", "audio", "fusion")
+# `model.fusion.modality`: which branches an AudioVisualNet has.
+MODALITY_CHOICES = {"audio": ("audio",), "video": ("video",), "audio_visual": ("audio", "video")}
 
 
 def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
-                 num_classes: int) -> emotion_net.EmotionNet:
+                 num_classes: int) -> emotion_net.EmotionNet | audio_visual.AudioVisualNet:
   """Builds the model a config describes.
 
   Args:
@@ -49,6 +54,9 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
       input_norm="fixed",  # or "per_frame" (see EmotionNet)
       center_crop=0,  # or the side of the central window the model sees, e.g. 40
       test_time_augmentation="none",  # or "flip", "ten_crop" (evaluation only)
+
+      audio=None,  # or the audio branch, see `create_audio_visual`
+      fusion=None,  # or dict(modality=..., mode=...): an AudioVisualNet
 
       Keys of each sub-config are the fields of its module (`name` picks the module, see
       ENCODERS, TEMPORAL_MODELS and VIDEO_MODELS); missing keys take the module's default,
@@ -69,6 +77,8 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
   if dtype_name not in DTYPES:
     raise ValueError(f"model.dtype={dtype_name!r} is not one of {tuple(DTYPES)}")
   dtype = DTYPES[dtype_name]
+  if config.get("fusion") is not None:
+    return create_audio_visual(config, num_classes, dtype)
 
   input_norm = config.get("input_norm") or "fixed"
   if input_norm not in emotion_net.INPUT_NORMS:
@@ -103,6 +113,65 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
   return emotion_net.EmotionNet(remat=bool(config.get("remat", False)), input_norm=input_norm,
                                 center_crop=int(config.get("center_crop") or 0),
                                 test_time_augmentation=tta, dtype=dtype, **modules)
+
+
+def create_audio_visual(config: Mapping[str, Any], num_classes: int,
+                        dtype: Any) -> audio_visual.AudioVisualNet:
+  """The AudioVisualNet of a model config with `fusion` set (a plain dict, see `_plain`).
+
+  model.fusion: dict(modality="audio_visual" | "audio" | "video", mode=one of
+    `audio_visual.FUSIONS`, modality_dropout, dim, num_heads, head=dict(...)).
+  model.audio: dict(frontend=<LogMel fields>, spec_augment=dict(num_time_masks,
+    max_time_width, num_freq_masks, max_freq_width), encoder=<SpectrogramEncoder
+    fields>, temporal=<a temporal model, e.g. dict(name="mean")>, head=dict(...)).
+  The video branch is the EmotionNet the other keys describe (its `head` is the video
+  branch's own, used by late fusion). A branch the modality leaves out is not built,
+  and its keys are not read.
+  """
+  fusion = dict(config["fusion"])
+  modality = fusion.pop("modality", "audio_visual")
+  if modality not in MODALITY_CHOICES:
+    raise ValueError(f"model.fusion.modality={modality!r} is not one of {tuple(MODALITY_CHOICES)}")
+  modalities = MODALITY_CHOICES[modality]
+  mode = fusion.pop("mode", "mid")
+  if mode not in audio_visual.FUSIONS:
+    raise ValueError(f"model.fusion.mode={mode!r} is not one of {audio_visual.FUSIONS}")
+  head_config = fusion.pop("head", None) or {}
+  kwargs = dict(fusion=mode, modality_dropout=float(fusion.pop("modality_dropout", 0.0)),
+                fusion_dim=int(fusion.pop("dim", 128)), num_heads=int(fusion.pop("num_heads", 4)))
+  if fusion:
+    raise ValueError(f"unknown model.fusion keys {sorted(fusion)}; expected modality, mode, "
+                     "modality_dropout, dim, num_heads, head")
+  if not mode.startswith("late"):
+    kwargs["head"] = _build("fusion.head", None, dict(head_config, num_classes=num_classes),
+                            dtype, module=head.ClassifierHead)
+  if "video" in modalities:
+    video_config = {k: v for k, v in config.items() if k not in ("audio", "fusion")}
+    kwargs["video"] = create_model(video_config, num_classes)
+  if "audio" in modalities:
+    if config.get("audio") is None:
+      raise ValueError(f"model.fusion.modality={modality!r} needs model.audio (the audio branch)")
+    kwargs["audio"] = _create_audio(config["audio"], num_classes, dtype)
+  return audio_visual.AudioVisualNet(dtype=dtype, **kwargs)
+
+
+def _create_audio(config: Mapping[str, Any], num_classes: int, dtype: Any) -> audio_net.AudioNet:
+  """The AudioNet of `model.audio`."""
+  config = dict(config)
+  unknown = sorted(set(config) - {"frontend", "spec_augment", "encoder", "temporal", "head"})
+  if unknown:
+    raise ValueError(f"unknown model.audio keys {unknown}; expected frontend, spec_augment, "
+                     "encoder, temporal, head")
+  return audio_net.AudioNet(
+      frontend=_build("audio.frontend", None, config.get("frontend") or {}, dtype,
+                      module=audio_frontend.LogMel),
+      encoder=_build("audio.encoder", None, config.get("encoder") or {}, dtype,
+                     module=audio_net.SpectrogramEncoder),
+      temporal=_build("audio.temporal", TEMPORAL_MODELS, config.get("temporal") or {"name": "mean"},
+                      dtype),
+      head=_build("audio.head", None, dict(config.get("head") or {}, num_classes=num_classes),
+                  dtype, module=head.ClassifierHead),
+      dtype=dtype, **dict(config.get("spec_augment") or {}))
 
 
 def _build(section: str, table: Mapping[str, Callable] | None, sub_config: Mapping[str, Any],

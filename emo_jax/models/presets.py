@@ -53,3 +53,28 @@ def default_model_config(kind: str) -> ml_collections.ConfigDict:
   if kind not in variants:
     raise ValueError(f"unknown model variant {kind!r}; known: {', '.join(variants)}")
   return ml_collections.ConfigDict(variants[kind])
+
+
+# The audio branch (models/audio_net.py) for 16 kHz audio: 32 ms windows every 10 ms,
+# 64 mel bands; a 3-stage CNN over the spectrogram, the mean over its time frames.
+_AUDIO = dict(
+    frontend=dict(sample_rate=16000, n_fft=512, hop_length=160, num_mels=64, fmin=0.0,
+                  fmax=0.0, log_floor=1e-6, log_offset=-5.0, log_scale=5.0),
+    spec_augment=dict(num_time_masks=2, max_time_width=20, num_freq_masks=2, max_freq_width=8),
+    encoder=dict(widths=(32, 64, 128), norm="batch", features=128),
+    temporal=dict(name="mean"),
+    head=dict(hidden_sizes=(128,), dropout=0.3))
+# A transformer over the audio frames instead of their mean (`audio_transformer`).
+AUDIO_TRANSFORMER = dict(name="attention", num_layers=2, num_heads=4, mlp_dim=256, hidden_size=128,
+                         dropout=0.1, pooling="cls", max_len=512)
+_FUSION = dict(modality="audio_visual", mode="mid", modality_dropout=0.2, dim=128, num_heads=4,
+               head=dict(hidden_sizes=(128,), dropout=0.3))
+
+
+def audio_visual_model_config(video_kind: str = "ae_lstm") -> ml_collections.ConfigDict:
+  """`config.model` of an AudioVisualNet: the video variant `video_kind`, the audio branch
+  and mid fusion of both (`fusion.modality` "audio" or "video" keeps one branch)."""
+  config = default_model_config(video_kind)
+  config.audio = ml_collections.ConfigDict(_AUDIO)
+  config.fusion = ml_collections.ConfigDict(_FUSION)
+  return config
