@@ -42,9 +42,9 @@ def _box(row):
 
 
 def test_cli_on_a_one_face_clip_writes_every_output(one_face_clip, tmp_path):
-  """The real default: the bundled FER2013 model and the best detector installed."""
+  """The real default: the bundled real-time FER2013 model and the best detector installed."""
   path, clip = one_face_clip
-  bundled = checkpoints.load_bundled()
+  bundled = checkpoints.load_bundled(checkpoints.REALTIME_BUNDLED)  # the video default
   out = tmp_path / "out"
   assert cli.main([str(path), "--out", str(out), "--annotate"]) == 0
   rows = _read_csv(out / "timeline.csv")
