@@ -143,7 +143,10 @@ def remove_modality(inputs: Mapping, modality: str) -> dict:
   if modality not in ("audio", "video"):
     raise ValueError(f"modality must be 'audio' or 'video', got {modality!r}")
   batch = inputs["frames"].shape[0]
-  return {**inputs, f"{modality}_present": jnp.zeros((batch,), bool)}
+  # Behind a barrier the flags are not a compile-time constant: XLA would otherwise fold
+  # the removed branch's convolutions over zeros at compile time (minutes on a CPU).
+  absent = jax.lax.optimization_barrier(jnp.zeros((batch,), bool))
+  return {**inputs, f"{modality}_present": absent}
 
 
 def modality_removals(modalities: tuple[str, ...]) -> list[Perturbation]:
