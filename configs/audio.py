@@ -5,9 +5,10 @@ r"""Audio only: the audio branch of configs/av_fusion.py (log-mel -> 2D CNN -> m
 The same as `configs/av_fusion.py:modality=audio` (same arguments otherwise, e.g.
 `:synthetic,audio_transformer`); the frames are read but not used.
 
-Cost and result (measured 2026-11-29 at commit c41cc8e as av_fusion.py:synthetic,modality=audio,
-fold 1 of hicmae5, one heavily shared CPU core): 62.8% test accuracy (UAR 62.8%, best
-validation 60.0%) in 5.5 min wall; folds 2-5 not run yet (README "Audio-visual").
+Cost and result (trained 2026-11-29 at commit 72d78c0 as av_fusion.py:synthetic,modality=audio
+on the 5 hicmae5 folds, one CPU core): 62.9 +/- 1.3% test accuracy (UAR the same), about
+1 min a fold (README "Audio-visual"; `python -m experiments.crossval
+--config=configs/av_fusion.py:synthetic,modality=audio --workdir=workdirs/cv_audio`).
 """
 from configs import av_fusion
 
