@@ -8,6 +8,7 @@ import pytest
 
 from emo_jax import checkpoints
 from emo_jax import video
+from emo_jax.video import classify
 from emo_jax.video import cli
 from emo_jax.video import detect
 from emo_jax.video import pipeline
@@ -253,3 +254,41 @@ def test_mediapipe_boxes_follow_the_haar_convention(cremad_shared_dir):
     (haar_face,), (mediapipe_face,) = haar(frame.image), mediapipe(frame.image)
     ious.append(track.iou_matrix(haar_face.box, mediapipe_face.box)[0, 0])
   assert np.median(ious) > 0.85 and min(ious) > 0.7
+
+
+@pytest.mark.parametrize("detect_every", [1, 3])
+def test_a_file_is_classified_in_batches_of_frames_with_the_same_results(
+    one_face_clip, fer_run, monkeypatch, detect_every):
+  """`batch_frames` frames per model call give what one call per frame gives."""
+  path, _ = one_face_clip
+  analyzer = video.Analyzer(fer_run, detector="haar", detect_every=detect_every)
+  calls = []
+  classify_call = classify.FaceClassifier.__call__
+  monkeypatch.setattr(classify.FaceClassifier, "__call__",
+                      lambda self, clips: calls.append(len(clips)) or classify_call(self, clips))
+  one_by_one = list(video.analyze(path, analyzer=analyzer, batch_frames=1))
+  with_face = [len(r.faces) for r in one_by_one]
+  assert calls == [1] * sum(with_face) and sum(with_face) > 30  # every frame with the face
+  calls.clear()
+  batched = list(video.analyze(path, analyzer=analyzer))
+  assert calls == [sum(with_face[i:i + 8]) for i in range(0, 40, 8)]  # 8 frames per call
+  assert len(batched) == len(one_by_one) == 40
+  for a, b in zip(batched, one_by_one):
+    assert (a.index, a.time, a.detection_ran, len(a.faces)) == (
+        b.index, b.time, b.detection_ran, len(b.faces))
+    for face_a, face_b in zip(a.faces, b.faces):
+      assert (face_a.track_id, face_a.detected) == (face_b.track_id, face_b.detected)
+      np.testing.assert_array_equal(face_a.box, face_b.box)
+      np.testing.assert_allclose(face_a.probabilities, face_b.probabilities, atol=1e-5)
+      np.testing.assert_allclose(face_a.smoothed, face_b.smoothed, atol=1e-5)
+
+
+def test_a_live_source_is_processed_frame_by_frame(one_face_clip, fer_run):
+  """Live (here a file paced with realtime=True): no result waits for later frames."""
+  path, _ = one_face_clip
+  analyzer = video.Analyzer(fer_run, detector="haar")
+  calls = []
+  analyzer.process_frames = lambda frames, *a: calls.append(len(frames)) or (
+      pipeline.Analyzer.process_frames(analyzer, frames, *a))
+  results = list(video.analyze(path, analyzer=analyzer, realtime=True))
+  assert results and set(calls) == {1}
