@@ -63,6 +63,22 @@ def test_tracks_end_after_max_missed_s_and_a_lone_false_positive_is_never_report
   assert [t.track_id for t in tracker.update([face], 1.04)] == [2]
 
 
+def test_has_tentative_while_a_new_face_awaits_its_third_detection():
+  """What `Analyzer` reads to keep detecting until a new face is reported."""
+  tracker = track.Tracker()
+  face = _detection(0, 0, 10, 10)
+  assert not tracker.has_tentative
+  for time in (0.0, 0.04):
+    tracker.update([face], time)
+    assert tracker.has_tentative
+  assert [t.track_id for t in tracker.update([face], 0.08)] == [1]
+  assert not tracker.has_tentative
+  tracker.update([face, _detection(50, 50, 60, 60)], 0.12)
+  assert tracker.has_tentative
+  tracker.update([face], 0.16)  # the new box's first miss drops it
+  assert not tracker.has_tentative
+
+
 def test_skipped_detection_frames_carry_boxes_at_constant_velocity():
   tracker = track.Tracker(min_hits=1)
   tracker.update([_detection(0, 0, 10, 10)], 0.0)

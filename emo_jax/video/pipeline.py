@@ -78,7 +78,8 @@ class Analyzer:
   Args:
     model: a LoadedRun, a training workdir, or None for the bundled model.
     detector: "auto", "mediapipe", "haar", or a callable `image -> [Detection]`.
-    detect_every: run the detector on every k-th frame; the tracker carries boxes between.
+    detect_every: run the detector on every k-th frame, and on the frames after one that
+      found a new face until it is reported; the tracker carries boxes between.
     smoothing_s: time constant of the per-track EMA in seconds (0: off).
     tracker: a `track.Tracker` (defaults: IoU 0.3, tracks end after 0.5 s unseen, and are
       reported from their third detection in a row).
@@ -152,7 +153,10 @@ class Analyzer:
       if self._frame_size is not None:
         self._reset_faces()
       self._frame_size = image.shape[:2]
-    detection_ran = size_changed or self._count % self.detect_every == 0
+    # A tentative track needs detections in a row to be reported: detecting on the next
+    # frames too (not k frames later) reports a new face after 3 frames, not 2k + 1.
+    detection_ran = (size_changed or self._count % self.detect_every == 0
+                     or self.tracker.has_tentative)
     self._count += 1
     detections = self.detector(image) if detection_ran else None
     tracks = self.tracker.update(detections, frame.time)

@@ -91,6 +91,11 @@ class Tracker:
     """Every live track, reported or not yet."""
     return list(self._tracks)
 
+  @property
+  def has_tentative(self) -> bool:
+    """Whether a track awaits its `min_hits`-th detection in a row (not yet reported)."""
+    return any(not t.track_id for t in self._tracks)
+
   def update(self, detections: Sequence[detect.Detection] | None, time: float) -> list[Track]:
     """Advances to `time` with this frame's detections (None: detection skipped).
 
