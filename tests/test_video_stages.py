@@ -63,20 +63,26 @@ def test_tracks_end_after_max_missed_s_and_a_lone_false_positive_is_never_report
   assert [t.track_id for t in tracker.update([face], 1.04)] == [2]
 
 
-def test_has_tentative_while_a_new_face_awaits_its_third_detection():
-  """What `Analyzer` reads to keep detecting until a new face is reported."""
+def test_needs_detection_while_a_face_is_new_or_was_just_missed():
+  """What `Analyzer` reads to detect on the next frame too (between its every-k frames)."""
   tracker = track.Tracker()
   face = _detection(0, 0, 10, 10)
-  assert not tracker.has_tentative
+  assert not tracker.needs_detection
   for time in (0.0, 0.04):
     tracker.update([face], time)
-    assert tracker.has_tentative
+    assert tracker.needs_detection  # tentative
   assert [t.track_id for t in tracker.update([face], 0.08)] == [1]
-  assert not tracker.has_tentative
+  assert not tracker.needs_detection
   tracker.update([face, _detection(50, 50, 60, 60)], 0.12)
-  assert tracker.has_tentative
+  assert tracker.needs_detection  # a new tentative box
   tracker.update([face], 0.16)  # the new box's first miss drops it
-  assert not tracker.has_tentative
+  assert not tracker.needs_detection
+  tracker.update(None, 0.2)  # detection skipped: not a miss
+  assert not tracker.needs_detection
+  tracker.update([], 0.24)  # the reported face missed
+  assert tracker.needs_detection
+  tracker.update([face], 0.28)
+  assert not tracker.needs_detection
 
 
 def test_skipped_detection_frames_carry_boxes_at_constant_velocity():

@@ -78,8 +78,9 @@ class Analyzer:
   Args:
     model: a LoadedRun, a training workdir, or None for the bundled model.
     detector: "auto", "mediapipe", "haar", or a callable `image -> [Detection]`.
-    detect_every: run the detector on every k-th frame, and on the frames after one that
-      found a new face until it is reported; the tracker carries boxes between.
+    detect_every: run the detector on every k-th frame, and on the next frames while a
+      face is new (not yet reported) or was missed by the last detection; the tracker
+      carries boxes between.
     smoothing_s: time constant of the per-track EMA in seconds (0: off).
     tracker: a `track.Tracker` (defaults: IoU 0.3, tracks end after 0.5 s unseen, and are
       reported from their third detection in a row).
@@ -153,10 +154,12 @@ class Analyzer:
       if self._frame_size is not None:
         self._reset_faces()
       self._frame_size = image.shape[:2]
-    # A tentative track needs detections in a row to be reported: detecting on the next
-    # frames too (not k frames later) reports a new face after 3 frames, not 2k + 1.
+    # A new face needs detections in a row to be reported, and a face is ended after
+    # 0.5 s without one: detecting on the next frames too while a face is new or was just
+    # missed (not k frames later) reports it at its 3rd frame, not its (2k + 1)-th, and
+    # ends it after 0.5 s of missed frames, not of k-th frames, as with k = 1.
     detection_ran = (size_changed or self._count % self.detect_every == 0
-                     or self.tracker.has_tentative)
+                     or self.tracker.needs_detection)
     self._count += 1
     detections = self.detector(image) if detection_ran else None
     tracks = self.tracker.update(detections, frame.time)
