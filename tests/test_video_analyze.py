@@ -59,6 +59,7 @@ def test_cli_on_a_one_face_clip_writes_every_output(one_face_clip, tmp_path):
   np.testing.assert_allclose([float(r["time_s"]) for r in rows], np.arange(2, 40) / 25, atol=1e-3)
   summary = json.loads((out / "summary.json").read_text())
   assert summary["complete"] and summary["error"] is None and summary["num_tracks"] == 1
+  assert summary["detect_every"] == cli.DEFAULT_DETECT_EVERY == 5
   track_summary = summary["tracks"]["1"]
   assert track_summary["num_frames"] == 38
   assert track_summary["duration_s"] == pytest.approx(38 / 25, abs=1e-3)
