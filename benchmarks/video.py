@@ -58,6 +58,7 @@ def _detectors(variants: bool = False) -> dict:
   if variants:
     detectors["haar_min_neighbors_5"] = detect.HaarDetector(min_neighbors=5)
     detectors["haar_120_rows"] = detect.HaarDetector(detect_height=120)
+    detectors["haar_from_24_px"] = detect.HaarDetector(min_face_share=0.0)
   if detect.mediapipe_available():
     detectors["mediapipe"] = detect.MediaPipeDetector()
   return detectors

@@ -164,3 +164,11 @@ def test_crop_is_the_training_crop_of_the_box(fer_run):
   # Near an edge the square is shifted inside the frame, never padded.
   edge = classify.box_to_square(np.array([0, 0, 40, 40]), 100, 200)
   assert (edge.x, edge.y, edge.width) == (0, 0, 60)
+
+
+def test_haar_searches_faces_from_a_share_of_the_frame_height():
+  frame = synthetic.one_face(1, (640, 480)).frames[0]  # the face: ~45% of the height
+  (default,) = detect.HaarDetector()(frame)  # from 15%
+  (from_window_size,) = detect.HaarDetector(min_face_share=0.0)(frame)
+  np.testing.assert_array_equal(default.box, from_window_size.box)
+  assert detect.HaarDetector(min_face_share=0.6)(frame) == []
