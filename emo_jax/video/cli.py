@@ -19,7 +19,7 @@ from emo_jax.video import source as source_lib
 
 WINDOW_NAME = "emo_jax.video (q to stop)"
 # Detection every 5th frame (and on the frames after a new or missed face) costs Haar a
-# fifth as much, ~5 ms per frame instead of ~27 (640x480), and changes little: on the
+# fifth as much, ~4 ms per frame instead of ~18 (640x480), and changes little: on the
 # six real CREMA-D clips every face of every frame is reported as with detection on
 # every frame, boxes overlap them by IoU 0.97 (median), and the smoothed emotion is the
 # same in 97% of frames, its probabilities within 0.04 (p95) (docs/video.md).
