@@ -1,6 +1,7 @@
 """Video analysis: detectors (hit rate, false positives, cost) and `video.analyze` end to end.
 
     python -m benchmarks.video [--quick] [--only detectors,analyze,memory] [--cremad_dir DIR]
+        [--fer_python PYTHON]
 
 detectors: each face detector on the six real CREMA-D clips (one face per frame: a hit
   is a frame where a box overlaps the clip's median face box, IoU > 0.3; every other box
@@ -9,11 +10,17 @@ detectors: each face detector on the six real CREMA-D clips (one face per frame:
 analyze: frames/s end to end (decode thread, detection, tracking, crop, the jitted model
   on a padded batch, smoothing) and per-frame latency p50/p95 (time from one result to
   the next while the decoder runs ahead) on a 640x480 25 fps clip with one face and one
-  with two, detecting every frame and every 5th. The model is the bundled FER2013 one
-  when present, else the same architecture with random weights (same cost).
+  with two, detecting every frame and every 5th. A file's faces go to the model 8 frames
+  at a time (`pipeline.BATCH_FRAMES`), so its results come in bursts of 8 (p50 ~0, p95
+  the gap between bursts); the .../frame_by_frame row (one face, every 5th frame) is the
+  path of live sources, one model call per frame, whose latencies are per frame. The
+  model is the bundled FER2013 one when present, else the same architecture with random
+  weights (same cost).
   The `fer` package's video path (`fer.classes.Video.analyze` with `fer.fer.FER(mtcnn=False)`,
   every frame) runs on the same clips when it is installed (it needs TensorFlow, which
-  this project does not install, so the row says skipped); its rows are named
+  this project does not install, so the row says skipped), or by `--fer_python`, the
+  interpreter of another environment that has it (e.g. .venv_fer/bin/python), on the same
+  clips in a subprocess after this project's rows; its rows are named
   analyze/fer_package/... so the summary's one-face target only reads this project's.
   `pip install tensorflow-cpu pandas && pip install --no-deps fer` keeps this project's
   pins (numpy, opencv-python-headless); fer's other requirements (opencv-contrib-python,
@@ -25,6 +32,7 @@ import argparse
 import json
 import os
 import pathlib
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +58,7 @@ def _detectors(variants: bool = False) -> dict:
   if variants:
     detectors["haar_min_neighbors_5"] = detect.HaarDetector(min_neighbors=5)
     detectors["haar_120_rows"] = detect.HaarDetector(detect_height=120)
+    detectors["haar_from_24_px"] = detect.HaarDetector(min_face_share=0.0)
   if detect.mediapipe_available():
     detectors["mediapipe"] = detect.MediaPipeDetector()
   return detectors
@@ -118,8 +127,9 @@ def _load_model():
     return synthetic.untrained_run("fer2013_cnn"), "fer2013_cnn architecture, random weights"
 
 
-def _measure(path: str, analyzer: pipeline.Analyzer) -> dict:
-  results = pipeline.analyze(path, analyzer=analyzer)
+def _measure(path: str, analyzer: pipeline.Analyzer,
+             batch_frames: int = pipeline.BATCH_FRAMES) -> dict:
+  results = pipeline.analyze(path, analyzer=analyzer, batch_frames=batch_frames)
   gaps, faces = [], 0
   cpu_start = time.process_time()
   start = last = time.perf_counter()
@@ -137,7 +147,7 @@ def _measure(path: str, analyzer: pipeline.Analyzer) -> dict:
           "faces_per_frame": round(faces / len(gaps), 2)}
 
 
-def analyze_rows(quick: bool, workdir: pathlib.Path) -> list[dict]:
+def analyze_rows(quick: bool, workdir: pathlib.Path, fer_python: str | None = None) -> list[dict]:
   """End-to-end fps and latency of `analyze` per clip, detector and detect_every."""
   seconds = 4 if quick else 10
   num_frames = int(seconds * FPS)
@@ -148,18 +158,21 @@ def analyze_rows(quick: bool, workdir: pathlib.Path) -> list[dict]:
   run, model_name = _load_model()
   rows = []
   for detector_name, detector in _detectors().items():
-    for detect_every in (1, 5):
+    runs = [(detect_every, clip_name, pipeline.BATCH_FRAMES, "")
+            for detect_every in (1, 5) for clip_name in paths]
+    runs.append((5, "one_face", 1, "/frame_by_frame"))
+    for detect_every, clip_name, batch_frames, suffix in runs:
       analyzer = pipeline.Analyzer(run, detector=detector, detect_every=detect_every)
       analyzer.classifier.warm_up((1, 2))
-      for clip_name, path in paths.items():
-        _measure(path, analyzer)  # warm-up pass (caches, lazy imports)
-        timings = [_measure(path, analyzer) for _ in range(1 if quick else 3)]
-        best = sorted(timings, key=lambda t: t["fps"])[len(timings) // 2]  # median by fps
-        rows.append({"name": f"analyze/{clip_name}/{detector_name}/every_{detect_every}",
-                     **best, "model": model_name, "frame_size": "640x480",
-                     # Wall-clock fps depends on what else runs; CPU ms does much less.
-                     "load_average": machine.load_average()[0]})
-  rows += _fer_rows(paths, workdir, quick)
+      path = paths[clip_name]
+      _measure(path, analyzer, batch_frames)  # warm-up pass (caches, lazy imports)
+      timings = [_measure(path, analyzer, batch_frames) for _ in range(1 if quick else 3)]
+      best = sorted(timings, key=lambda t: t["fps"])[len(timings) // 2]  # median by fps
+      rows.append({"name": f"analyze/{clip_name}/{detector_name}/every_{detect_every}{suffix}",
+                   **best, "model": model_name, "frame_size": "640x480",
+                   # Wall-clock fps depends on what else runs; CPU ms does much less.
+                   "load_average": machine.load_average()[0]})
+  rows += _fer_rows_in(fer_python, paths, quick) if fer_python else _fer_rows(paths, workdir, quick)
   return rows
 
 
@@ -253,6 +266,23 @@ def _fer_rows(paths: dict, workdir: pathlib.Path, quick: bool) -> list[dict]:
   return rows
 
 
+def _fer_rows_in(python: str, paths: dict, quick: bool) -> list[dict]:
+  """`_fer_rows` run by another environment's interpreter (one with fer and TensorFlow)."""
+  repo = pathlib.Path(__file__).resolve().parents[1]
+  with tempfile.TemporaryDirectory(prefix="emo_jax_fer_rows_") as tmp:
+    out = pathlib.Path(tmp) / "rows.json"
+    clips = ",".join(f"{name}={path}" for name, path in paths.items())
+    command = [python, "-m", "benchmarks.video", "--only", "fer_package", "--fer_clips", clips,
+               "--json", str(out)] + (["--quick"] if quick else [])
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode or not out.exists():
+      tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+      return [{"name": FER_PACKAGE, "error": f"{python} exited {done.returncode}: {tail[0]}"}]
+    return json.loads(out.read_text())
+
+
 def _rss_mb() -> tuple[float, float]:
   """(current, peak) resident memory of this process, MB (Linux /proc)."""
   values = {}
@@ -283,8 +313,10 @@ def memory_rows(quick: bool, workdir: pathlib.Path) -> list[dict]:
 
 
 def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None,
-        only: tuple[str, ...] = ("detectors", "analyze", "memory")) -> list[dict]:
-  """The rows of the parts in `only`."""
+        only: tuple[str, ...] = ("detectors", "analyze", "memory"),
+        fer_python: str | None = None, fer_clips: dict | None = None) -> list[dict]:
+  """The rows of the parts in `only` ("fer_package": fer's rows alone on `fer_clips`,
+  {"one_face": path, ...}, what `--fer_python` runs)."""
   root = pathlib.Path(cremad_dir or DEFAULT_CREMAD_DIR)
   cremad_dir = root if any(root.glob("VideoFlash/*.flv")) else None
   rows = []
@@ -292,7 +324,9 @@ def run(quick: bool = False, cremad_dir: str | pathlib.Path | None = None,
     if "detectors" in only:
       rows += detector_rows(quick, cremad_dir)
     if "analyze" in only:
-      rows += analyze_rows(quick, pathlib.Path(tmp))
+      rows += analyze_rows(quick, pathlib.Path(tmp), fer_python)
+    if "fer_package" in only:
+      rows += _fer_rows(fer_clips, pathlib.Path(tmp), quick)
     if "memory" in only:
       rows += memory_rows(quick, pathlib.Path(tmp))
   return rows
@@ -303,10 +337,16 @@ def main(argv=None) -> int:
   parser.add_argument("--quick", action="store_true")
   parser.add_argument("--only", default="detectors,analyze,memory")
   parser.add_argument("--cremad_dir")
+  parser.add_argument("--fer_python", help="the python of an environment with the fer "
+                      "package, for its rows beside this project's")
+  parser.add_argument("--fer_clips", help=argparse.SUPPRESS)  # name=path,... (--only fer_package)
   parser.add_argument("--json", help="also write the rows to this JSON file")
   args = parser.parse_args(argv)
   from benchmarks import results_report  # pylint: disable=g-import-not-at-top
-  rows = run(args.quick, args.cremad_dir, tuple(args.only.split(",")))
+  fer_clips = (dict(item.split("=", 1) for item in args.fer_clips.split(","))
+               if args.fer_clips else None)
+  rows = run(args.quick, args.cremad_dir, tuple(args.only.split(",")), args.fer_python,
+             fer_clips)
   print(results_report.markdown_table(rows))
   if args.json:
     with open(args.json, "w") as f:

@@ -8,6 +8,7 @@ import pytest
 
 from emo_jax import checkpoints
 from emo_jax import video
+from emo_jax.video import classify
 from emo_jax.video import cli
 from emo_jax.video import detect
 from emo_jax.video import pipeline
@@ -58,6 +59,7 @@ def test_cli_on_a_one_face_clip_writes_every_output(one_face_clip, tmp_path):
   np.testing.assert_allclose([float(r["time_s"]) for r in rows], np.arange(2, 40) / 25, atol=1e-3)
   summary = json.loads((out / "summary.json").read_text())
   assert summary["complete"] and summary["error"] is None and summary["num_tracks"] == 1
+  assert summary["detect_every"] == cli.DEFAULT_DETECT_EVERY == 5
   track_summary = summary["tracks"]["1"]
   assert track_summary["num_frames"] == 38
   assert track_summary["duration_s"] == pytest.approx(38 / 25, abs=1e-3)
@@ -98,10 +100,12 @@ def test_detection_every_k_frames_with_the_tracker_carrying_boxes(one_face_clip,
   haar = detect.HaarDetector()
   counting = lambda image: calls.append(1) or haar(image)
   results = list(video.analyze(path, model=fer_run, detector=counting, detect_every=4))
-  assert len(calls) == 10  # frames 0, 4, ..., 36
-  assert [r.detection_ran for r in results] == [i % 4 == 0 for i in range(40)]
+  # Frames 0, 4, ..., 36, and 1 and 2: the face found at frame 0 is tentative until its
+  # third detection in a row, so detection runs on the next frames until it is reported.
+  assert len(calls) == 12
+  assert [r.detection_ran for r in results] == [i % 4 == 0 or i in (1, 2) for i in range(40)]
   with_faces = [r for r in results if r.faces]
-  assert with_faces[0].index == 8 and len(with_faces) == 32
+  assert with_faces[0].index == 2 and len(with_faces) == 38  # as when detecting every frame
   carried = [r.faces[0] for r in with_faces if not r.detection_ran]
   assert carried and not any(f.detected for f in carried)
   for result in with_faces:
@@ -253,3 +257,41 @@ def test_mediapipe_boxes_follow_the_haar_convention(cremad_shared_dir):
     (haar_face,), (mediapipe_face,) = haar(frame.image), mediapipe(frame.image)
     ious.append(track.iou_matrix(haar_face.box, mediapipe_face.box)[0, 0])
   assert np.median(ious) > 0.85 and min(ious) > 0.7
+
+
+@pytest.mark.parametrize("detect_every", [1, 3])
+def test_a_file_is_classified_in_batches_of_frames_with_the_same_results(
+    one_face_clip, fer_run, monkeypatch, detect_every):
+  """`batch_frames` frames per model call give what one call per frame gives."""
+  path, _ = one_face_clip
+  analyzer = video.Analyzer(fer_run, detector="haar", detect_every=detect_every)
+  calls = []
+  classify_call = classify.FaceClassifier.__call__
+  monkeypatch.setattr(classify.FaceClassifier, "__call__",
+                      lambda self, clips: calls.append(len(clips)) or classify_call(self, clips))
+  one_by_one = list(video.analyze(path, analyzer=analyzer, batch_frames=1))
+  with_face = [len(r.faces) for r in one_by_one]
+  assert calls == [1] * sum(with_face) and sum(with_face) > 30  # every frame with the face
+  calls.clear()
+  batched = list(video.analyze(path, analyzer=analyzer))
+  assert calls == [sum(with_face[i:i + 8]) for i in range(0, 40, 8)]  # 8 frames per call
+  assert len(batched) == len(one_by_one) == 40
+  for a, b in zip(batched, one_by_one):
+    assert (a.index, a.time, a.detection_ran, len(a.faces)) == (
+        b.index, b.time, b.detection_ran, len(b.faces))
+    for face_a, face_b in zip(a.faces, b.faces):
+      assert (face_a.track_id, face_a.detected) == (face_b.track_id, face_b.detected)
+      np.testing.assert_array_equal(face_a.box, face_b.box)
+      np.testing.assert_allclose(face_a.probabilities, face_b.probabilities, atol=1e-5)
+      np.testing.assert_allclose(face_a.smoothed, face_b.smoothed, atol=1e-5)
+
+
+def test_a_live_source_is_processed_frame_by_frame(one_face_clip, fer_run):
+  """Live (here a file paced with realtime=True): no result waits for later frames."""
+  path, _ = one_face_clip
+  analyzer = video.Analyzer(fer_run, detector="haar")
+  calls = []
+  analyzer.process_frames = lambda frames, *a: calls.append(len(frames)) or (
+      pipeline.Analyzer.process_frames(analyzer, frames, *a))
+  results = list(video.analyze(path, analyzer=analyzer, realtime=True))
+  assert results and set(calls) == {1}

@@ -24,3 +24,9 @@ def test_summary_target_takes_the_fastest_one_face_row():
   assert row["measured"] == 40.0 and row["met"] == "yes"
   assert "haar/every_1 12.0 fps" in row["detail"]
   assert summary.video([]) == []
+  # With the fer package's rows of the same run: the fastest one-face row over fer's.
+  fer_rows = [{"name": "analyze/fer_package/one_face/haar/every_1", "fps": 16.0},
+              {"name": "analyze/fer_package/one_face/haar/every_1/fer_default_outputs",
+               "fps": 10.0}]
+  _, ratio = summary.video(rows + fer_rows)
+  assert ratio["measured"] == 2.5 and ratio["met"] == "NO" and ratio["target"] == ">= 3x"

@@ -63,6 +63,28 @@ def test_tracks_end_after_max_missed_s_and_a_lone_false_positive_is_never_report
   assert [t.track_id for t in tracker.update([face], 1.04)] == [2]
 
 
+def test_needs_detection_while_a_face_is_new_or_was_just_missed():
+  """What `Analyzer` reads to detect on the next frame too (between its every-k frames)."""
+  tracker = track.Tracker()
+  face = _detection(0, 0, 10, 10)
+  assert not tracker.needs_detection
+  for time in (0.0, 0.04):
+    tracker.update([face], time)
+    assert tracker.needs_detection  # tentative
+  assert [t.track_id for t in tracker.update([face], 0.08)] == [1]
+  assert not tracker.needs_detection
+  tracker.update([face, _detection(50, 50, 60, 60)], 0.12)
+  assert tracker.needs_detection  # a new tentative box
+  tracker.update([face], 0.16)  # the new box's first miss drops it
+  assert not tracker.needs_detection
+  tracker.update(None, 0.2)  # detection skipped: not a miss
+  assert not tracker.needs_detection
+  tracker.update([], 0.24)  # the reported face missed
+  assert tracker.needs_detection
+  tracker.update([face], 0.28)
+  assert not tracker.needs_detection
+
+
 def test_skipped_detection_frames_carry_boxes_at_constant_velocity():
   tracker = track.Tracker(min_hits=1)
   tracker.update([_detection(0, 0, 10, 10)], 0.0)
@@ -142,3 +164,11 @@ def test_crop_is_the_training_crop_of_the_box(fer_run):
   # Near an edge the square is shifted inside the frame, never padded.
   edge = classify.box_to_square(np.array([0, 0, 40, 40]), 100, 200)
   assert (edge.x, edge.y, edge.width) == (0, 0, 60)
+
+
+def test_haar_searches_faces_from_a_share_of_the_frame_height():
+  frame = synthetic.one_face(1, (640, 480)).frames[0]  # the face: ~45% of the height
+  (default,) = detect.HaarDetector()(frame)  # from 15%
+  (from_window_size,) = detect.HaarDetector(min_face_share=0.0)(frame)
+  np.testing.assert_array_equal(default.box, from_window_size.box)
+  assert detect.HaarDetector(min_face_share=0.6)(frame) == []

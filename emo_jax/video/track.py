@@ -35,6 +35,7 @@ class Track:
     first_seen: time (s) of the first detection.
     last_box: float `[4]`, the box of the last matched detection.
     detected: whether the current frame's box comes from a detection (else predicted).
+    missed: whether the last detection that ran did not find it.
   """
   track_id: int
   box: np.ndarray
@@ -45,6 +46,7 @@ class Track:
   first_seen: float
   last_box: np.ndarray
   detected: bool = True
+  missed: bool = False
 
   def predict(self, time: float) -> np.ndarray:
     """The box expected at `time`, moving at constant velocity since the last detection."""
@@ -91,6 +93,13 @@ class Tracker:
     """Every live track, reported or not yet."""
     return list(self._tracks)
 
+  @property
+  def needs_detection(self) -> bool:
+    """Whether a track is tentative (awaits its `min_hits`-th detection in a row) or was
+    missed by the last detection: `Analyzer` then detects on the next frame too, so
+    faces are reported and ended as when detecting every frame."""
+    return any(not t.track_id or t.missed for t in self._tracks)
+
   def update(self, detections: Sequence[detect.Detection] | None, time: float) -> list[Track]:
     """Advances to `time` with this frame's detections (None: detection skipped).
 
@@ -124,6 +133,7 @@ class Tracker:
       # A tentative track is dropped at its first miss; a reported one after max_missed_s.
       if i in matched_tracks or (track.track_id
                                  and time - track.last_seen <= self.max_missed_s):
+        track.missed = i not in matched_tracks
         survivors.append(track)
     for j, detection in enumerate(detections):
       if j not in matched_detections:
@@ -139,4 +149,4 @@ class Tracker:
       track.velocity = (velocity if track.hits == 1 else self.velocity_smoothing * track.velocity
                         + (1 - self.velocity_smoothing) * velocity)
     track.box, track.score, track.hits, track.last_seen = box, detection.score, track.hits + 1, time
-    track.last_box, track.detected = box.copy(), True
+    track.last_box, track.detected, track.missed = box.copy(), True, False
