@@ -22,6 +22,11 @@ validation checkpoint, 96.7%). Its 5-fold cross-validation (`python -m
 experiments.crossval --config=configs/ae_lstm.py:synthetic --workdir=workdirs/cv`, commit
 57a8a6d): 84.2 +/- 7.7% over the 30 actors. Details: README, "Quickstart". Real CREMA-D
 runs have not been measured here (no clone on this machine).
+
+On real faces (CREMA-D, RAVDESS) the frame encoder starts from the bundled FER2013
+model's (`common.real_faces_pretrained_encoder`): at the bundle's widths on the synthetic
+set it reached 98.7% best validation and 98.3% test against 97.3% and 83.3% from scratch
+(commit 72d78c0; README, "FER2013 pretraining for the video models").
 """
 from configs import common
 from emo_jax.models import presets
@@ -33,6 +38,7 @@ def get_config(arg=None):
   config.data = common.cremad_data_config(args)
   config.model = presets.default_model_config("ae_lstm")
   common.cpu_sized_synthetic(config, args)
+  common.real_faces_pretrained_encoder(config, args)
   if args.runlocal:
     common.runlocal_overrides(config)
     config.model.encoder.widths = (4, 8)

@@ -20,6 +20,7 @@ def get_config(arg=None):
   config.data = common.cremad_data_config(args)
   config.model = presets.default_model_config("cnn_lstm")
   common.cpu_sized_synthetic(config, args)
+  common.real_faces_pretrained_encoder(config, args)
   if args.runlocal:
     common.runlocal_overrides(config)
     config.model.encoder.widths = (4, 8)

@@ -102,3 +102,23 @@ def test_a_video_model_starts_from_the_bundled_encoders_matching_layers(tmp_path
   with pytest.raises(ValueError, match="no parameter of the source encoder fits"):
     models.copy_matching_encoder(half_variables, source)
   assert trainer.BUNDLED_PREFIX == "bundled:"
+
+
+@pytest.mark.parametrize("name", ["ae_lstm", "attention", "cnn_lstm"])
+def test_real_face_configs_start_from_the_bundled_encoder(name):
+  """Real CREMA-D configs default to the fer2013 bundle's encoder; synthetic ones do not."""
+  import importlib  # pylint: disable=g-import-not-at-top
+  from configs import common  # pylint: disable=g-import-not-at-top
+  from emo_jax import models  # pylint: disable=g-import-not-at-top
+  module = importlib.import_module(f"configs.{name}")
+  assert not module.get_config("synthetic").model.encoder.get("pretrained")
+  config = module.get_config("").model
+  assert config.encoder.pretrained == common.PRETRAINED_FRAME_ENCODER == "bundled:fer2013"
+  assert config.input_norm == "per_frame"  # As the bundle's faces were standardised.
+  model = models.create_model(config, 6)
+  fresh = jax.eval_shape(lambda: model.init(
+      {"params": jax.random.key(0), "dropout": jax.random.key(0), "noise": jax.random.key(0)},
+      np.zeros((1, 2, 112, 112, 1), np.float32), train=False))
+  source = checkpoints.load_bundled(config.encoder.pretrained.split(":", 1)[1]).variables
+  _, copied, _ = models.copy_matching_encoder(fresh, source)
+  assert sum(path.startswith("params/encoder/stage") for path in copied) >= 8

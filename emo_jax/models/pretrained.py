@@ -124,7 +124,9 @@ def copy_matching_encoder(variables: Variables, source: Mapping[str, Any]
   restored = jax.tree_util.tree_map_with_path(take, target)
   if not any(name.startswith("params/") for name in copied):
     raise ValueError("no parameter of the source encoder fits this model's encoder (different "
-                     f"widths or input channels?); kept fresh: {', '.join(skipped[:5])}")
+                     f"widths or input channels?); kept fresh: {', '.join(skipped[:5])}. Give the "
+                     "encoder the source's widths, or train from scratch with "
+                     "--config.model.encoder.pretrained=''")
   merged = dict(variables)
   for collection, subtree in restored.items():
     merged[collection] = {**variables[collection], **subtree}
