@@ -41,8 +41,13 @@ def get_config(arg=None):
   common.real_faces_pretrained_encoder(config, args)
   if args.runlocal:
     common.runlocal_overrides(config)
-    config.model.encoder.widths = (4, 8)
-    config.model.bottleneck.dim = 8
-    config.model.temporal.hidden_size = 8
-    config.model.head.hidden_sizes = (8,)
+    tiny_model(config.model)
   return config
+
+
+def tiny_model(model):
+  """`runlocal`'s model: a few channels per layer (also av_fusion's video branch)."""
+  model.encoder.widths = (4, 8)
+  model.bottleneck.dim = 8
+  model.temporal.hidden_size = 8
+  model.head.hidden_sizes = (8,)

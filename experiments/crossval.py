@@ -84,14 +84,18 @@ def aggregate(fold_metrics: dict[int, dict | None]) -> dict:
       continue
     per_fold[fold] = {key: metrics.get(key) for key, _ in SUMMARY_METRICS}
     per_fold[fold]["best_step"] = metrics.get("best_step")
-  summary = {}
-  for key, _ in SUMMARY_METRICS:
-    values = [m[key] for m in per_fold.values() if m[key] is not None]
-    mean = sum(values) / len(values) if values else None
-    std = (math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-           if len(values) > 1 else None)
-    summary[key] = {"mean": mean, "std": std, "num_folds": len(values)}
+  summary = {key: mean_std([m[key] for m in per_fold.values() if m[key] is not None])
+             for key, _ in SUMMARY_METRICS}
   return {"folds": per_fold, "missing_folds": missing, "summary": summary}
+
+
+def mean_std(values: list[float]) -> dict:
+  """{"mean", "std", "num_folds"}: std is the sample standard deviation (n - 1), None
+  with fewer than two values; mean None with none."""
+  mean = sum(values) / len(values) if values else None
+  std = (math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+         if len(values) > 1 else None)
+  return {"mean": mean, "std": std, "num_folds": len(values)}
 
 
 def _cell(value, std=None) -> str:

@@ -17,7 +17,6 @@ beats the better single modality by more than the fold-to-fold spread.
 """
 import argparse
 import json
-import math
 import os
 import sys
 
@@ -66,13 +65,6 @@ def conditions(metrics: dict, run: str) -> dict:
   return result
 
 
-def _mean_std(values: list[float]) -> dict:
-  mean = sum(values) / len(values) if values else None
-  std = (math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-         if len(values) > 1 else None)
-  return {"mean": mean, "std": std, "num_folds": len(values)}
-
-
 def collect(roots: dict[str, str], folds, metadata_dir: str | None = None,
             reevaluate: bool = False) -> dict:
   """Per fold and summarised: the COLUMNS and the raters' RATER_COLUMNS.
@@ -101,7 +93,8 @@ def collect(roots: dict[str, str], folds, metadata_dir: str | None = None,
         if values["raters_accuracy"] is not None:
           row.setdefault(values["raters"], values["raters_accuracy"])
   columns = (*COLUMNS, *RATER_COLUMNS)
-  summary = {c: _mean_std([row[c] for row in per_fold.values() if c in row]) for c in columns}
+  summary = {c: crossval.mean_std([row[c] for row in per_fold.values() if c in row])
+             for c in columns}
   return {"folds": dict(sorted(per_fold.items())), "missing": missing, "summary": summary,
           "target": target(per_fold, summary)}
 
@@ -121,7 +114,7 @@ def target(per_fold: dict, summary: dict) -> dict | None:
   paired = [row["audio_visual"] - row[better] for row in per_fold.values()
             if "audio_visual" in row and better in row]
   return {"better_single": better, "margin": margin, "spread": spread,
-          "paired_difference": _mean_std(paired), "met": margin > spread}
+          "paired_difference": crossval.mean_std(paired), "met": margin > spread}
 
 
 def _cell(value, std=None) -> str:
