@@ -18,7 +18,6 @@ from emo_jax import losses
 from emo_jax import metric_writers
 from emo_jax import metrics as metrics_lib
 from emo_jax import models
-from emo_jax.models import emotion_net
 from emo_jax import optimizers
 from emo_jax import preemption as preemption_lib
 from emo_jax import preflight
@@ -78,7 +77,8 @@ def optimizer_config(config: ml_collections.ConfigDict) -> ml_collections.Config
   encoder = config.model.get("encoder")
   if encoder and encoder.get("frozen"):
     with optimizer.unlocked():
-      optimizer.frozen = "|".join(filter(None, [optimizer.frozen, f"^{emotion_net.ENCODER_SCOPE}/"]))
+      encoders = "|".join("/".join(path) for path in models.ENCODER_PATHS)
+      optimizer.frozen = "|".join(filter(None, [optimizer.frozen, f"^({encoders})/"]))
   return optimizer
 
 

@@ -104,6 +104,34 @@ def test_a_video_model_starts_from_the_bundled_encoders_matching_layers(tmp_path
   assert trainer.BUNDLED_PREFIX == "bundled:"
 
 
+def test_an_audio_visual_models_video_branch_starts_from_the_bundled_encoder():
+  """The AudioVisualNet keeps its frame encoder under params/video; it loads and freezes there."""
+  from configs import av_fusion  # pylint: disable=g-import-not-at-top
+  from emo_jax import models  # pylint: disable=g-import-not-at-top
+  from emo_jax import optimizers  # pylint: disable=g-import-not-at-top
+  from emo_jax import trainer  # pylint: disable=g-import-not-at-top
+  source = checkpoints.load_bundled("fer2013").variables
+  config = av_fusion.get_config("runlocal")
+  config.model.encoder.update(widths=(32, 64, 128, 256), convs_per_stage=1, pooling="flatten",
+                              features=128, frozen=True)
+  model = models.create_model(config.model, 6)
+  fresh = jax.eval_shape(lambda: model.init(
+      {"params": jax.random.key(0), "dropout": jax.random.key(0), "noise": jax.random.key(0)},
+      np.zeros((1, 4, 32, 32, 1), np.float32), train=False))
+  assert "encoder" not in fresh["params"] and "audio" in fresh["params"]
+  loaded, copied, skipped = models.copy_matching_encoder(fresh, source)
+  np.testing.assert_array_equal(loaded["params"]["video"]["encoder"]["stage2_conv0"]["kernel"],
+                                source["params"]["encoder"]["stage2_conv0"]["kernel"])
+  np.testing.assert_array_equal(loaded["batch_stats"]["video"]["encoder"]["stage1_norm0"]["var"],
+                                source["batch_stats"]["encoder"]["stage1_norm0"]["var"])
+  assert sum(path.startswith("params/encoder/stage") for path in copied) >= 8
+  assert "params/encoder/projection/kernel" in skipped
+  assert loaded["params"]["audio"] is fresh["params"]["audio"]  # The audio branch untouched.
+  labels = optimizers.param_group_labels(loaded["params"], trainer.optimizer_config(config))
+  assert labels["video"]["encoder"]["stage0_conv0"]["kernel"] == "frozen"
+  assert "frozen" not in jax.tree.leaves(labels["video"]["temporal"]) + jax.tree.leaves(labels["audio"])
+
+
 @pytest.mark.parametrize("name", ["ae_lstm", "attention", "cnn_lstm"])
 def test_real_face_configs_start_from_the_bundled_encoder(name):
   """Real CREMA-D configs default to the fer2013 bundle's encoder; synthetic ones do not."""

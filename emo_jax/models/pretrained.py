@@ -13,18 +13,56 @@ from emo_jax.models import emotion_net
 Variables = dict[str, Any]
 
 
+# Where a model's frame encoder lives: at the top of an EmotionNet, or in the video branch
+# of an AudioVisualNet.
+ENCODER_PATHS = ((emotion_net.ENCODER_SCOPE,), ("video", emotion_net.ENCODER_SCOPE))
+
+
+def _node(tree: Any, path: tuple[str, ...]) -> Any:
+  for key in path:
+    if not isinstance(tree, Mapping) or key not in tree:
+      return None
+    tree = tree[key]
+  return tree
+
+
+def encoder_path(variables: Mapping[str, Any]) -> tuple[str, ...]:
+  """The path of the frame encoder in `variables["params"]`: ("encoder",) or ("video", "encoder").
+
+  Raises ValueError when there is none (a 3D network or an audio-only model has no frame
+  encoder).
+  """
+  for path in ENCODER_PATHS:
+    if _node(variables.get("params"), path) is not None:
+      return path
+  raise ValueError("the variables have no " + " or ".join("params/" + "/".join(p) for p in ENCODER_PATHS)
+                   + ": the model has no frame encoder (3D networks and audio-only models have none)")
+
+
 def encoder_subtree(variables: Mapping[str, Any]) -> Variables:
   """`{collection: {"encoder": ...}}` for every collection (params, batch_stats) holding one.
 
-  Raises ValueError when there is no `params/encoder` (a 3D network has no frame encoder).
+  The same layout wherever the model keeps its encoder (`encoder_path`), so an encoder
+  saved from one kind of model loads into another.
   """
-  subtree = {collection: {emotion_net.ENCODER_SCOPE: tree[emotion_net.ENCODER_SCOPE]}
-             for collection, tree in variables.items()
-             if isinstance(tree, Mapping) and emotion_net.ENCODER_SCOPE in tree}
-  if "params" not in subtree:
-    raise ValueError(f"the variables have no params/{emotion_net.ENCODER_SCOPE}: the model has no "
-                     "frame encoder (3D networks have none)")
-  return subtree
+  path = encoder_path(variables)
+  return {collection: {emotion_net.ENCODER_SCOPE: _node(tree, path)}
+          for collection, tree in variables.items() if _node(tree, path) is not None}
+
+
+def _with_encoder(variables: Variables, subtree: Variables) -> Variables:
+  """`variables` with the encoder replaced by `subtree` (`encoder_subtree`'s layout)."""
+  path = encoder_path(variables)
+
+  def put(tree, keys, value):
+    if not keys:
+      return value
+    return {**tree, keys[0]: put(tree[keys[0]], keys[1:], value)}
+
+  merged = dict(variables)
+  for collection, encoder in subtree.items():
+    merged[collection] = put(variables[collection], path, encoder[emotion_net.ENCODER_SCOPE])
+  return merged
 
 
 def save_encoder(variables: Variables, path: str | os.PathLike, *, overwrite: bool = False) -> None:
@@ -80,11 +118,7 @@ def load_pretrained_encoder(variables: Variables, checkpoint_path: str | os.Path
     sharding = getattr(like, "sharding", None)
     return jax.device_put(value, sharding) if sharding is not None else jnp.asarray(value)
 
-  restored = jax.tree.map(place, restored, target)
-  merged = dict(variables)
-  for collection, subtree in restored.items():
-    merged[collection] = {**variables[collection], **subtree}
-  return merged
+  return _with_encoder(variables, jax.tree.map(place, restored, target))
 
 
 def copy_matching_encoder(variables: Variables, source: Mapping[str, Any]
@@ -127,10 +161,7 @@ def copy_matching_encoder(variables: Variables, source: Mapping[str, Any]
                      f"widths or input channels?); kept fresh: {', '.join(skipped[:5])}. Give the "
                      "encoder the source's widths, or train from scratch with "
                      "--config.model.encoder.pretrained=''")
-  merged = dict(variables)
-  for collection, subtree in restored.items():
-    merged[collection] = {**variables[collection], **subtree}
-  return merged, copied, skipped
+  return _with_encoder(variables, restored), copied, skipped
 
 
 def load_pretrained_from_config(variables: Variables,
