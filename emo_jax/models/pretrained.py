@@ -35,8 +35,9 @@ def encoder_path(variables: Mapping[str, Any]) -> tuple[str, ...]:
   for path in ENCODER_PATHS:
     if _node(variables.get("params"), path) is not None:
       return path
-  raise ValueError("the variables have no " + " or ".join("params/" + "/".join(p) for p in ENCODER_PATHS)
-                   + ": the model has no frame encoder (3D networks and audio-only models have none)")
+  places = " or ".join("params/" + "/".join(path) for path in ENCODER_PATHS)
+  raise ValueError(f"the variables have no {places}: the model has no frame encoder (3D "
+                   "networks and audio-only models have none)")
 
 
 def encoder_subtree(variables: Mapping[str, Any]) -> Variables:
