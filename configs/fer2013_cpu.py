@@ -12,11 +12,11 @@ bundle's 23 M), the spatial layout kept (`pooling="flatten"`), lighter dropout (
 random erasing (0.25), and the optimiser of `fer2013_vgg.py` (AdamW, decoupled weight
 decay on the kernels only, cosine schedule). The epoch count is sized so that the whole
 run (training, evaluations, the final test) fits in two hours on the 2-core machine
-with nothing else running. Trains on FER2013 train, selects the checkpoint on
+when nothing else runs. Trains on FER2013 train, selects the checkpoint on
 PublicTest (val), reports PrivateTest (test) once; `experiments.fer2013_views` picks the
 test-time augmentation on PublicTest.
 
-Cost and result (commit 42ad2c3, 2026-11-30, the 2-core CPU with nothing else running;
+Cost and result (commit 42ad2c3, 2026-11-30, the 2-core CPU, idle but for a minute of tests;
 README "Real faces"; log and numbers in benchmarks/results/fer2013_cpu_2026-11-30/): the
 whole run took 1 h 52 min wall (11,648 steps of 64 faces at about 1.8 steps/s, an
 evaluation every 2 epochs; peak RSS 1.8 GB). Best PublicTest at the last epoch, 64.4%;
@@ -40,7 +40,6 @@ def get_config(arg=None):
     config.data.worker_count = 2
     config.data.augment.erase_probability = 0.25
   config.train.num_epochs = 26.0
-  config.train.eval_every_epochs = 2.0
   config.train.checkpoint_every_epochs = 1.0
   config.train.log_every_steps = 100
   if args.runlocal:

@@ -69,6 +69,12 @@ def test_shipped_fer2013_model_matches_its_card(fer2013_shared_dir, name):
   assert abs(accuracy - claimed) < 0.08, (accuracy, claimed)
 
 
+def _abstract_variables(model, frames_shape):
+  """The shapes of `model`'s variables for frames of `frames_shape`, without computing them."""
+  rngs = {"params": jax.random.key(0), "dropout": jax.random.key(0), "noise": jax.random.key(0)}
+  return jax.eval_shape(lambda: model.init(rngs, np.zeros(frames_shape, np.float32), train=False))
+
+
 def test_a_video_model_starts_from_the_bundled_encoders_matching_layers(tmp_path):
   """`model.encoder.pretrained="bundled:fer2013"`: the conv stages are copied, the rest kept."""
   from configs import ae_lstm  # pylint: disable=g-import-not-at-top
@@ -96,9 +102,7 @@ def test_a_video_model_starts_from_the_bundled_encoders_matching_layers(tmp_path
   assert len(copied) >= 8  # 4 convolutions' kernels and biases at least.
   config.encoder.widths = (16, 32, 64, 128)  # The quickstart's half widths: nothing fits.
   half = models.create_model(config, 6)
-  half_variables = jax.eval_shape(lambda: half.init(
-      {"params": jax.random.key(0), "dropout": jax.random.key(0), "noise": jax.random.key(0)},
-      np.zeros((1, 4, 32, 32, 1), np.float32), train=False))
+  half_variables = _abstract_variables(half, (1, 4, 32, 32, 1))
   with pytest.raises(ValueError, match="no parameter of the source encoder fits"):
     models.copy_matching_encoder(half_variables, source)
   assert trainer.BUNDLED_PREFIX == "bundled:"
@@ -115,9 +119,7 @@ def test_an_audio_visual_models_video_branch_starts_from_the_bundled_encoder():
   config.model.encoder.update(widths=(32, 64, 128, 256), convs_per_stage=1, pooling="flatten",
                               features=128, frozen=True)
   model = models.create_model(config.model, 6)
-  fresh = jax.eval_shape(lambda: model.init(
-      {"params": jax.random.key(0), "dropout": jax.random.key(0), "noise": jax.random.key(0)},
-      np.zeros((1, 4, 32, 32, 1), np.float32), train=False))
+  fresh = _abstract_variables(model, (1, 4, 32, 32, 1))
   assert "encoder" not in fresh["params"] and "audio" in fresh["params"]
   loaded, copied, skipped = models.copy_matching_encoder(fresh, source)
   np.testing.assert_array_equal(loaded["params"]["video"]["encoder"]["stage2_conv0"]["kernel"],
@@ -144,9 +146,7 @@ def test_real_face_configs_start_from_the_bundled_encoder(name):
   assert config.encoder.pretrained == common.PRETRAINED_FRAME_ENCODER == "bundled:fer2013"
   assert config.input_norm == "per_frame"  # As the bundle's faces were standardised.
   model = models.create_model(config, 6)
-  fresh = jax.eval_shape(lambda: model.init(
-      {"params": jax.random.key(0), "dropout": jax.random.key(0), "noise": jax.random.key(0)},
-      np.zeros((1, 2, 112, 112, 1), np.float32), train=False))
+  fresh = _abstract_variables(model, (1, 2, 112, 112, 1))
   source = checkpoints.load_bundled(config.encoder.pretrained.split(":", 1)[1]).variables
   _, copied, _ = models.copy_matching_encoder(fresh, source)
   assert sum(path.startswith("params/encoder/stage") for path in copied) >= 8
