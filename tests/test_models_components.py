@@ -43,6 +43,17 @@ def test_conv_encoder_pools_images_to_vectors(norm):
   assert projected.shape == (3, 5)
 
 
+def test_conv_encoder_takes_a_conv_count_per_stage():
+  model = conv_encoder.ConvEncoder(widths=(4, 6), convs_per_stage=(1, 2))
+  params = jax.eval_shape(lambda: model.init(_key(0), jnp.zeros((1, 16, 16, 1)),
+                                             train=False))["params"]
+  assert sorted(name for name in params if "conv" in name) == [
+      "stage0_conv0", "stage1_conv0", "stage1_conv1"]
+  with pytest.raises(ValueError, match="2 counts for 3 stages"):
+    conv_encoder.ConvEncoder(widths=(4, 6, 8), convs_per_stage=(1, 2)).init(
+        _key(0), jnp.zeros((1, 16, 16, 1)), train=False)
+
+
 @pytest.mark.parametrize("variant,stages", [(resnet.ResNet18, 4), (resnet.ResNet34, 4)])
 def test_resnets_have_the_standard_depths(variant, stages):
   model = variant(num_filters=2, small_stem=True, norm="group")

@@ -20,8 +20,10 @@ class ConvEncoder(nn.Module):
   pair it with `features`).
 
   Attributes:
-    widths: channels of each stage; the depth is `len(widths) * convs_per_stage`.
-    convs_per_stage: 3x3 convolutions per stage.
+    widths: channels of each stage.
+    convs_per_stage: 3x3 convolutions per stage: one int for every stage, or a sequence
+      as long as `widths` (e.g. `(1, 2, 2, 2)`: one conv at full resolution, where a
+      conv costs the most, two in the smaller stages).
     norm: "batch", "group" or "none" (see `normalization.make_norm`).
     pooling: "mean" or "flatten" (see above).
     features: optional output width of a dense projection after pooling.
@@ -32,7 +34,7 @@ class ConvEncoder(nn.Module):
     dtype: compute dtype; parameters stay float32.
   """
   widths: Sequence[int] = (32, 64, 128)
-  convs_per_stage: int = 1
+  convs_per_stage: int | Sequence[int] = 1
   norm: str = "batch"
   pooling: str = "mean"
   features: int | None = None
@@ -45,8 +47,9 @@ class ConvEncoder(nn.Module):
     """`[N, H, W, C]` images (normalised to about [-1, 1]) -> `[N, D]` features."""
     use_running_average = not train or self.frozen
     x = images.astype(self.dtype)
-    for stage, width in enumerate(self.widths):
-      for index in range(self.convs_per_stage):
+    stage_convs = _stage_convs(self.convs_per_stage, self.widths)
+    for stage, (width, convs) in enumerate(zip(self.widths, stage_convs)):
+      for index in range(convs):
         x = nn.Conv(width, (3, 3), use_bias=self.norm == "none", dtype=self.dtype,
                     name=f"stage{stage}_conv{index}")(x)
         x = normalization.make_norm(self.norm, width, use_running_average=use_running_average,
@@ -66,3 +69,14 @@ class ConvEncoder(nn.Module):
     if self.frozen:
       x = jax.lax.stop_gradient(x)
     return x
+
+
+def _stage_convs(convs_per_stage: int | Sequence[int], widths: Sequence[int]) -> tuple[int, ...]:
+  """The number of convolutions in each stage."""
+  if isinstance(convs_per_stage, int):
+    return (convs_per_stage,) * len(widths)
+  if len(convs_per_stage) != len(widths):
+    raise ValueError(f"model.encoder.convs_per_stage={tuple(convs_per_stage)} has "
+                     f"{len(convs_per_stage)} counts for {len(widths)} stages "
+                     f"(widths={tuple(widths)}): give one count per stage, or one int.")
+  return tuple(int(count) for count in convs_per_stage)
