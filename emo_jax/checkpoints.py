@@ -32,10 +32,11 @@ CHECKPOINT_KINDS = ("best", "latest")
 BUNDLE_VARIABLES = "variables.msgpack"
 BUNDLE_MANIFEST = "manifest.json"
 BUNDLE_MODEL_CARD = "MODEL_CARD.md"
-# The most accurate bundled model (see each bundle's MODEL_CARD.md): `predict`'s default.
-DEFAULT_BUNDLED = "fer2013_vgg"
+# The bundled model with the best PublicTest accuracy (each bundle's MODEL_CARD.md says
+# how it was chosen): `predict`'s default.
+DEFAULT_BUNDLED = "fer2013_deep"
 # The fastest: the default of live and whole-video analysis (`emo_jax.video`, the demo),
-# about 4x cheaper per face on a CPU than DEFAULT_BUNDLED, 5 points less accurate.
+# about 2.5x cheaper per face on a CPU than DEFAULT_BUNDLED, 5 points less accurate.
 REALTIME_BUNDLED = "fer2013"
 
 
@@ -210,7 +211,7 @@ def bundled_dir() -> str:
 
 
 def bundled_names() -> tuple[str, ...]:
-  """Names of the bundled models, e.g. `("fer2013", "fer2013_vgg")`."""
+  """Names of the bundled models, e.g. `("fer2013", "fer2013_deep", "fer2013_vgg")`."""
   root = bundled_dir()
   return tuple(sorted(name for name in os.listdir(root)
                       if os.path.isfile(os.path.join(root, name, BUNDLE_MANIFEST))))
@@ -228,8 +229,8 @@ def load_bundled(name: str = DEFAULT_BUNDLED, directory: str | None = None) -> L
   """Loads a model that ships inside the package (or a bundle folder written elsewhere).
 
   Args:
-    name: a bundled model's name (`bundled_names()`), e.g. "fer2013_vgg" (the default)
-      or "fer2013", FER2013 face models trained by this project (its MODEL_CARD.md says how and how well).
+    name: a bundled model's name (`bundled_names()`), e.g. "fer2013_deep" (the default),
+      "fer2013_vgg" or "fer2013", FER2013 face models trained by this project (its MODEL_CARD.md says how and how well).
     directory: a bundle folder written by `python -m emo_jax.bundle`, instead of `name`.
 
   Returns:
