@@ -23,7 +23,7 @@ The bundled `fer2013_deep`, `predict`'s default, is this recipe's run:
   python -m emo_jax.bundle --workdir workdirs/fer2013_cpu_deep --name fer2013_deep \
       --card_notes docs/model_cards/fer2013_deep.md
 
-Cost and result (commit d7d7d92 with `--config.data.augment.erase_probability=0.1
+Cost and result (commit 165e5f0 with `--config.data.augment.erase_probability=0.1
 --config.model.head.dropout=0.2`, what this config now says; 2026-11-30, the 2-core CPU
 with nothing else running; README "Real faces"; log, numbers and the rule fixed before
 the run in benchmarks/results/fer2013_cpu_deep_light_2026-11-30/): the whole run took
