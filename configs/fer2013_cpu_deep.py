@@ -11,7 +11,7 @@ most on the 2-core CPU at full resolution, so this recipe keeps `fer2013_vgg.py`
 convs per stage and its 192 and 384 channels in the 10x10 and 5x5 stages, and thins the
 two large stages (one conv of 32 channels at 40x40, two of 64 at 20x20): 3.4 M
 parameters and 119 M multiply-adds per face, yet it trains as fast as `fer2013_cpu.py`
-(1.9 steps a second against 1.8, per the two runs' logs). Everything else is
+(1.8-1.9 steps a second over its three runs, against 1.8, per the runs' logs). Everything else is
 `fer2013_cpu.py`'s: AdamW with decay on the kernels, a cosine schedule, label smoothing
 0.1, batch 64, except lighter regularisation for a run bound by compute: head dropout
 0.2 and random erasing 0.1 (not 0.3 and 0.25). 28 epochs, an evaluation every 4, so

@@ -36,7 +36,7 @@ BUNDLE_MODEL_CARD = "MODEL_CARD.md"
 # how it was chosen): `predict`'s default.
 DEFAULT_BUNDLED = "fer2013_deep"
 # The fastest: the default of live and whole-video analysis (`emo_jax.video`, the demo),
-# about 2.5x cheaper per face on a CPU than DEFAULT_BUNDLED, 5 points less accurate.
+# about 2.5x cheaper per face on a CPU than DEFAULT_BUNDLED, 5.6 points less accurate.
 REALTIME_BUNDLED = "fer2013"
 
 
