@@ -15,6 +15,7 @@ from emo_jax.models import bottleneck
 from emo_jax.models import conv3d
 from emo_jax.models import conv_encoder
 from emo_jax.models import emotion_net
+from emo_jax.models import ensemble
 from emo_jax.models import head
 from emo_jax.models import lstm
 from emo_jax.models import pooling
@@ -31,7 +32,8 @@ DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 # directory `pretrained.load_pretrained_encoder` reads.
 _ENCODER_TRAINING_KEYS = ("pretrained",)
 _TOP_LEVEL_KEYS = ("encoder", "bottleneck", "temporal", "video", "head", "dtype", "remat",
-                   "input_norm", "center_crop", "test_time_augmentation", "audio", "fusion")
+                   "input_norm", "center_crop", "test_time_augmentation", "audio", "fusion",
+                   "ensemble")
 # `model.fusion.modality`: which branches an AudioVisualNet has.
 MODALITY_CHOICES = {"audio": ("audio",), "video": ("video",), "audio_visual": ("audio", "video")}
 
@@ -73,6 +75,8 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
   unknown = sorted(set(config) - set(_TOP_LEVEL_KEYS))
   if unknown:
     raise ValueError(f"unknown model config keys {unknown}; expected {_TOP_LEVEL_KEYS}")
+  if config.get("ensemble") is not None:
+    return create_ensemble(config, num_classes)
   dtype_name = config.get("dtype") or "float32"
   if dtype_name not in DTYPES:
     raise ValueError(f"model.dtype={dtype_name!r} is not one of {tuple(DTYPES)}")
@@ -113,6 +117,18 @@ def create_model(model_config: ml_collections.ConfigDict | Mapping[str, Any],
   return emotion_net.EmotionNet(remat=bool(config.get("remat", False)), input_norm=input_norm,
                                 center_crop=int(config.get("center_crop") or 0),
                                 test_time_augmentation=tta, dtype=dtype, **modules)
+
+
+def create_ensemble(config: Mapping[str, Any], num_classes: int) -> ensemble.Ensemble:
+  """The Ensemble of `model.ensemble`: a list of member model configs, nothing else set."""
+  others = sorted(k for k, v in config.items() if k != "ensemble" and v is not None)
+  if others:
+    raise ValueError(f"model.ensemble lists whole member configs; set the other keys "
+                     f"({others}) inside each member")
+  members = list(config["ensemble"])
+  if len(members) < 2:
+    raise ValueError(f"model.ensemble needs at least two member configs, got {len(members)}")
+  return ensemble.Ensemble(members=tuple(create_model(m, num_classes) for m in members))
 
 
 def create_audio_visual(config: Mapping[str, Any], num_classes: int,
