@@ -8,6 +8,12 @@ chosen checkpoint, msgpack: no pickle, no code), `manifest.json` (the run's conf
 names, input shape, step, the SHA-256 of the variables, the run's final metrics and the
 git commit) and `MODEL_CARD.md` (the notes file, then the figures from the manifest).
 `emo_jax.checkpoints.load_bundled(name)` reads it back and checks the SHA-256.
+
+  python -m emo_jax.bundle --members fer2013_deep fer2013_vgg --name fer2013_ensemble \
+      --card_notes docs/model_cards/fer2013_ensemble.md
+
+writes an ensemble bundle: no weights, a manifest naming bundled members (with their
+SHA-256, checked on load) whose class probabilities `load_bundled` averages.
 """
 import argparse
 import json
@@ -80,10 +86,48 @@ def write_bundle(run: checkpoints.LoadedRun, out_dir: str, card_notes: str = "",
   return manifest["sha256"]
 
 
+def write_ensemble_bundle(members: list[str], out_dir: str, card_notes: str = "") -> dict:
+  """Writes an ensemble bundle of the bundled `members` (beside `out_dir`); returns its manifest."""
+  root = os.path.dirname(os.path.normpath(out_dir))
+  runs = [checkpoints.load_bundled(m, directory=os.path.join(root, m)) for m in members]
+  run = checkpoints.ensemble(runs)
+  with_sha = {}
+  for member in members:
+    with open(os.path.join(root, member, checkpoints.BUNDLE_MANIFEST)) as f:
+      with_sha[member] = json.load(f)["sha256"]
+  num_parameters = int(sum(np.size(x) for x in jax.tree.leaves(run.variables.get("params", {}))))
+  manifest = {
+      "name": os.path.basename(os.path.normpath(out_dir)),
+      "members": with_sha,
+      "class_names": list(run.class_names),
+      "frames_shape": list(run.frames_shape),
+      "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
+      "num_parameters": num_parameters,
+  }
+  os.makedirs(out_dir, exist_ok=True)
+  card = [card_notes.rstrip(), "", "## From the manifest", "",
+          f"- members (class probabilities averaged with equal weights): {', '.join(members)}",
+          f"- classes: {', '.join(run.class_names)}",
+          f"- input: {' x '.join(map(str, run.frames_shape))} ([T, S, S, C], uint8 or [0, 1])",
+          f"- parameters: {num_parameters:,} in all; no weights of its own (the members' are "
+          "checked by SHA-256)",
+          f"- written at commit {manifest['git_commit']}"]
+  with open(os.path.join(out_dir, checkpoints.BUNDLE_MODEL_CARD), "w") as f:
+    f.write("\n".join(card).lstrip() + "\n")
+  manifest_path = os.path.join(out_dir, checkpoints.BUNDLE_MANIFEST)
+  with open(manifest_path + ".tmp", "w") as f:
+    json.dump(manifest, f, indent=1)
+  os.replace(manifest_path + ".tmp", manifest_path)
+  return manifest
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(prog="python -m emo_jax.bundle",
                                    description=__doc__.splitlines()[0])
-  parser.add_argument("--workdir", required=True, help="training workdir to pack")
+  source = parser.add_mutually_exclusive_group(required=True)
+  source.add_argument("--workdir", help="training workdir to pack")
+  source.add_argument("--members", nargs="+",
+                      help="bundled models to average as an ensemble (bundles in the same folder)")
   parser.add_argument("--name", required=True, help="bundle name, e.g. fer2013")
   parser.add_argument("--checkpoint", default="best", help="best, latest or a step number")
   parser.add_argument("--out", default=None,
@@ -91,16 +135,20 @@ def main(argv=None) -> int:
   parser.add_argument("--card_notes", default=None,
                       help="Markdown file that opens the model card (data, licence, results)")
   args = parser.parse_args(argv)
-  try:
-    run = checkpoints.load(args.workdir, args.checkpoint)
-  except (FileNotFoundError, ValueError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
   notes = ""
   if args.card_notes:
     with open(args.card_notes) as f:
       notes = f.read()
   out = args.out or os.path.join(checkpoints.bundled_dir(), args.name)
+  try:
+    if args.members:
+      manifest = write_ensemble_bundle(args.members, out, notes)
+      print(f"wrote {out} (ensemble of {', '.join(manifest['members'])})")
+      return 0
+    run = checkpoints.load(args.workdir, args.checkpoint)
+  except (FileNotFoundError, ValueError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
   digest = write_bundle(run, out, notes)
   print(f"wrote {out} (step {run.step}, sha256 {digest})")
   return 0

@@ -3,12 +3,14 @@
     run = checkpoints.load("workdirs/ae_lstm")       # a training workdir
     run = checkpoints.load_bundled()                  # the default model shipped in emo_jax/bundled/
     run = checkpoints.load_bundled("fer2013")         # the smaller, CPU-trained one
+    run = checkpoints.ensemble([checkpoints.load("workdirs/a"), checkpoints.load("workdirs/b")])
     logits, aux = run.model.apply(run.variables, frames, train=False)  # frames [B, T, H, W, C] in [0, 1]
 
 Only the model variables (params, batch_stats) are read, not the optimiser state, so this
 needs neither the dataset nor the optimiser config. A bundled model is the variables as
 msgpack plus the run's config as JSON, with a SHA-256 in its manifest that is checked on
-every load (`emo_jax.bundle` writes them).
+every load (`emo_jax.bundle` writes them). An ensemble bundle lists other bundles (its
+members) and the SHA-256 each had when the ensemble was measured; it holds no weights.
 """
 import dataclasses
 import hashlib
@@ -205,6 +207,36 @@ def _check_fits(model, variables, frames_shape, workdir, step):
         "workdir reused for another model?")
 
 
+def ensemble(runs: list[LoadedRun], workdir: str = "ensemble") -> LoadedRun:
+  """One `LoadedRun` whose model averages the class probabilities of `runs` (`models.Ensemble`).
+
+  Member `i`'s variables go under `members_i`; its config's `model` is one entry of
+  `config.model.ensemble`. The members must name the same classes and take the same input.
+
+  Raises:
+    ValueError: for fewer than two runs, or runs whose classes or input shapes differ.
+  """
+  if len(runs) < 2:
+    raise ValueError(f"an ensemble needs at least two runs, got {len(runs)}")
+  for run in runs[1:]:
+    for field in ("class_names", "frames_shape"):
+      if getattr(run, field) != getattr(runs[0], field):
+        raise ValueError(f"{run.workdir} has {field} {getattr(run, field)}, but {runs[0].workdir} "
+                         f"has {getattr(runs[0], field)}: ensemble members must agree")
+  config = ml_collections.ConfigDict({
+      "data": runs[0].config.data.to_dict(),
+      "model": {"ensemble": [run.config.model.to_dict() for run in runs]},
+      "members": [run.workdir for run in runs]})
+  model = models.create_model(config.model, len(runs[0].class_names))
+  variables = {}
+  for i, run in enumerate(runs):
+    for collection, tree in run.variables.items():
+      variables.setdefault(collection, {})[f"members_{i}"] = tree
+  return LoadedRun(workdir=workdir, config=config, model=model, variables=variables,
+                   step=max(run.step for run in runs), which="ensemble",
+                   class_names=runs[0].class_names, frames_shape=runs[0].frames_shape)
+
+
 def bundled_dir() -> str:
   """The folder of the models that ship with the package (`emo_jax/bundled`)."""
   return os.fspath(importlib.resources.files("emo_jax") / "bundled")
@@ -239,7 +271,8 @@ def load_bundled(name: str = DEFAULT_BUNDLED, directory: str | None = None) -> L
 
   Raises:
     BundleError: when the bundle is unknown or incomplete, or its weights do not match
-      the SHA-256 recorded in its manifest (a damaged or replaced file).
+      the SHA-256 recorded in its manifest (a damaged or replaced file); for an
+      ensemble, when a member is missing or is not the one the ensemble was measured with.
   """
   folder = directory or os.path.join(bundled_dir(), name)
   manifest_path = os.path.join(folder, BUNDLE_MANIFEST)
@@ -249,6 +282,8 @@ def load_bundled(name: str = DEFAULT_BUNDLED, directory: str | None = None) -> L
                       f"models: {known}. Use --workdir for a run of your own.")
   with open(manifest_path) as f:
     manifest = json.load(f)
+  if "members" in manifest:
+    return _load_bundled_ensemble(folder, manifest)
   variables_path = os.path.join(folder, BUNDLE_VARIABLES)
   if not os.path.isfile(variables_path):
     raise BundleError(f"{variables_path} is missing: the bundle {folder} is incomplete")
@@ -269,3 +304,25 @@ def load_bundled(name: str = DEFAULT_BUNDLED, directory: str | None = None) -> L
   return LoadedRun(workdir=folder, config=config, model=model, variables=variables,
                    step=int(manifest["step"]), which="bundled", class_names=class_names,
                    frames_shape=frames_shape)
+
+
+def _load_bundled_ensemble(folder: str, manifest: dict[str, Any]) -> LoadedRun:
+  """The ensemble bundle at `folder`: its members are bundles beside it, checked by SHA-256."""
+  root = os.path.dirname(os.path.normpath(folder))
+  runs = []
+  for member, expected in manifest["members"].items():
+    member_folder = os.path.join(root, member)
+    member_manifest = os.path.join(member_folder, BUNDLE_MANIFEST)
+    if not os.path.isfile(member_manifest):
+      raise BundleError(f"the ensemble {folder} needs the bundle {member!r}, but "
+                        f"{member_manifest} is not there")
+    with open(member_manifest) as f:
+      recorded = json.load(f)["sha256"]
+    if recorded != expected:
+      raise BundleError(
+          f"the ensemble {folder} was measured with {member!r} of SHA-256 {expected}, but that "
+          f"bundle now holds {recorded}: write the ensemble again (python -m emo_jax.bundle "
+          "--members ...) and measure it again")
+    runs.append(load_bundled(member, directory=member_folder))
+  run = ensemble(runs, workdir=folder)
+  return dataclasses.replace(run, which="bundled")

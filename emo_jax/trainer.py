@@ -57,7 +57,12 @@ def load_pretrained_encoder(state, pretrained: str, model_config):
   e.g. "bundled:fer2013") or a directory written by `models.save_encoder`."""
   variables = {"params": state.params, "batch_stats": state.batch_stats}
   if pretrained.startswith(BUNDLED_PREFIX):
-    source = checkpoints.load_bundled(pretrained[len(BUNDLED_PREFIX):]).variables
+    bundled = checkpoints.load_bundled(pretrained[len(BUNDLED_PREFIX):])
+    if bundled.config.model.get("ensemble"):
+      raise ValueError(f"model.encoder.pretrained={pretrained!r} is an ensemble of "
+                       f"{', '.join(map(os.path.basename, bundled.config.members))}: start from "
+                       "one of its members (bundled:NAME)")
+    source = bundled.variables
     variables, copied, skipped = models.copy_matching_encoder(variables, source)
     logging.info("Frame encoder from %s: %d entries copied, %d kept fresh (%s)", pretrained,
                  len(copied), len(skipped), ", ".join(skipped) or "none")

@@ -5,9 +5,9 @@ r"""FER2013 accuracy of a trained run with each test-time augmentation, chosen o
 
 Evaluates the run's selected checkpoint on PublicTest (the validation split) and
 PrivateTest (the test split) with no test-time augmentation, with the mirror image
-("flip") and with ten crops, prints accuracy, UAR and macro F1 for each, marks the
-mode with the best PublicTest accuracy (the choice never looks at PrivateTest), and
-prints PrivateTest's per-class table for that mode. `--out FILE.json` keeps the numbers.
+("flip") and with ten crops (an ensemble bundle: as its members are), prints accuracy,
+UAR and macro F1 for each, marks the mode with the best PublicTest accuracy (the choice
+never looks at PrivateTest), and prints PrivateTest's per-class table for that mode. `--out FILE.json` keeps the numbers.
 """
 import argparse
 import json
@@ -47,13 +47,18 @@ def main(argv=None) -> int:
     run = checkpoints.load(args.workdir, args.checkpoint)
   data = {split: load_split(args.data_dir, split) for split in SPLITS}
   results = {}
-  for mode in emotion_net.TEST_TIME_AUGMENTATIONS:
-    if mode == "ten_crop" and not run.config.model.get("center_crop"):
-      continue
-    config = run.config.model.copy_and_resolve_references()
-    config.test_time_augmentation = mode
-    model_run = checkpoints.LoadedRun(**{**run.__dict__, "model": models.create_model(
-        config, len(run.class_names))})
+  # An ensemble's members keep their own test-time augmentation (chosen for each).
+  modes = ([("members' own", None)] if run.config.model.get("ensemble") else
+           [(m, m) for m in emotion_net.TEST_TIME_AUGMENTATIONS])
+  for mode, augmentation in modes:
+    model_run = run
+    if augmentation:
+      if augmentation == "ten_crop" and not run.config.model.get("center_crop"):
+        continue
+      config = run.config.model.copy_and_resolve_references()
+      config.test_time_augmentation = augmentation
+      model_run = checkpoints.LoadedRun(**{**run.__dict__, "model": models.create_model(
+          config, len(run.class_names))})
     for split, (images, labels) in data.items():
       probabilities = predict.predict_frames(model_run, images)
       results[(mode, split)] = metrics_lib.classification_metrics(labels, probabilities,

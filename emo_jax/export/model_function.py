@@ -84,6 +84,8 @@ def metadata(source: ExportSource, export_format: str, quantization: str = "none
 def _model_summary(run: checkpoints.LoadedRun) -> str:
   """e.g. "encoder=conv temporal=lstm(bidirectional) bottleneck=64 head"."""
   model_config = run.config.model
+  if model_config.get("ensemble"):
+    return f"ensemble of {len(model_config.ensemble)}"
   parts = []
   for key in ("encoder", "video", "temporal"):
     sub = model_config.get(key)

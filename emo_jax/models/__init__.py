@@ -1,5 +1,6 @@
 """Flax models: frame encoders, bottleneck, temporal models, 3D networks and EmotionNet."""
 from emo_jax.models.emotion_net import EmotionNet
+from emo_jax.models.ensemble import Ensemble
 from emo_jax.models.factory import create_model
 from emo_jax.models.presets import default_model_config
 from emo_jax.models.pretrained import ENCODER_PATHS
