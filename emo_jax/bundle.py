@@ -37,14 +37,22 @@ def git_commit(cwd: str = ".") -> str:
 
 
 def write_bundle(run: checkpoints.LoadedRun, out_dir: str, card_notes: str = "",
-                 extra: dict | None = None) -> str:
+                 extra: dict | None = None, weights_dtype: str = "float32") -> str:
   """Writes `run` as a bundle folder `out_dir`; returns the variables' SHA-256.
 
-  Files are written beside their final names and renamed into place, the manifest last,
-  so a bundle interrupted half-way is never mistaken for a complete one.
+  `weights_dtype="float16"` stores the float variables at half the size (loading casts
+  them back to float32; measure the bundle as it ships). Files are written beside their
+  final names and renamed into place, the manifest last, so a bundle interrupted
+  half-way is never mistaken for a complete one.
   """
+  if weights_dtype not in checkpoints.BUNDLE_WEIGHT_DTYPES:
+    raise ValueError(f"weights_dtype must be one of {checkpoints.BUNDLE_WEIGHT_DTYPES}, "
+                     f"got {weights_dtype!r}")
   os.makedirs(out_dir, exist_ok=True)
-  variables = jax.tree.map(lambda x: np.asarray(jax.device_get(x)), dict(run.variables))
+  def stored(x):
+    x = np.asarray(jax.device_get(x))
+    return x.astype(weights_dtype) if np.issubdtype(x.dtype, np.floating) else x
+  variables = jax.tree.map(stored, dict(run.variables))
   payload = serialization.msgpack_serialize(variables)
   variables_path = os.path.join(out_dir, checkpoints.BUNDLE_VARIABLES)
   with open(variables_path + ".tmp", "wb") as f:
@@ -65,13 +73,14 @@ def write_bundle(run: checkpoints.LoadedRun, out_dir: str, card_notes: str = "",
       "final_metrics": final_metrics,
       "git_commit": git_commit(os.path.dirname(os.path.abspath(__file__))),
       "num_parameters": int(sum(np.size(x) for x in jax.tree.leaves(variables.get("params", {})))),
+      "weights_dtype": weights_dtype,
       **(extra or {}),
   }
   card = [card_notes.rstrip(), "", "## From the manifest", "",
           f"- classes: {', '.join(run.class_names)}",
           f"- input: {' x '.join(map(str, run.frames_shape))} ([T, S, S, C], uint8 or [0, 1])",
           f"- parameters: {manifest['num_parameters']:,}; weights file "
-          f"{len(payload) / 2**20:.2f} MiB, SHA-256 {manifest['sha256']}",
+          f"{len(payload) / 2**20:.2f} MiB ({weights_dtype}), SHA-256 {manifest['sha256']}",
           f"- training step {run.step}; written at commit {manifest['git_commit']}"]
   for key in ("val_accuracy", "test_accuracy", "test_balanced_accuracy", "test_macro_f1"):
     if key in final_metrics:
@@ -130,6 +139,8 @@ def main(argv=None) -> int:
                       help="bundled models to average as an ensemble (bundles in the same folder)")
   parser.add_argument("--name", required=True, help="bundle name, e.g. fer2013")
   parser.add_argument("--checkpoint", default="best", help="best, latest or a step number")
+  parser.add_argument("--weights_dtype", default="float32", choices=checkpoints.BUNDLE_WEIGHT_DTYPES,
+                      help="float16 halves the weights file (loaded as float32)")
   parser.add_argument("--out", default=None,
                       help="folder to write (default: emo_jax/bundled/NAME in the package)")
   parser.add_argument("--card_notes", default=None,
@@ -149,7 +160,7 @@ def main(argv=None) -> int:
   except (FileNotFoundError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  digest = write_bundle(run, out, notes)
+  digest = write_bundle(run, out, notes, weights_dtype=args.weights_dtype)
   print(f"wrote {out} (step {run.step}, sha256 {digest})")
   return 0
 

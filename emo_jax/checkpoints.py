@@ -34,6 +34,8 @@ CHECKPOINT_KINDS = ("best", "latest")
 BUNDLE_VARIABLES = "variables.msgpack"
 BUNDLE_MANIFEST = "manifest.json"
 BUNDLE_MODEL_CARD = "MODEL_CARD.md"
+# How a bundle may store its float variables; they are float32 once loaded.
+BUNDLE_WEIGHT_DTYPES = ("float32", "float16")
 # The bundled model with the best PublicTest accuracy (each bundle's MODEL_CARD.md says
 # how it was chosen): `predict`'s default.
 DEFAULT_BUNDLED = "fer2013_deep"
@@ -299,7 +301,9 @@ def load_bundled(name: str = DEFAULT_BUNDLED, directory: str | None = None) -> L
   model = models.create_model(config.model, len(class_names))
   with open(variables_path, "rb") as f:
     variables = serialization.msgpack_restore(f.read())
-  variables = jax.tree.map(jax.numpy.asarray, dict(variables))
+  variables = jax.tree.map(
+      lambda x: jax.numpy.asarray(x, jax.numpy.float32 if x.dtype == "float16" else x.dtype),
+      dict(variables))
   _check_fits(model, variables, frames_shape, folder, manifest["step"])
   return LoadedRun(workdir=folder, config=config, model=model, variables=variables,
                    step=int(manifest["step"]), which="bundled", class_names=class_names,

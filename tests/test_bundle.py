@@ -37,6 +37,24 @@ def test_bundle_round_trip_and_checksum(tiny_trained_workdir, tmp_path):
     checkpoints.load_bundled(directory=str(out))
 
 
+def test_a_float16_bundle_is_half_the_size_and_loads_as_float32(tiny_trained_workdir, tmp_path):
+  run = checkpoints.load(str(tiny_trained_workdir))
+  bundle.write_bundle(run, str(tmp_path / "full"))
+  bundle.write_bundle(run, str(tmp_path / "half"), weights_dtype="float16")
+  sizes = [(tmp_path / name / "variables.msgpack").stat().st_size for name in ("full", "half")]
+  assert 0.45 < sizes[1] / sizes[0] < 0.6, sizes
+  loaded = checkpoints.load_bundled(directory=str(tmp_path / "half"))
+  assert json.loads((tmp_path / "half" / "manifest.json").read_text())["weights_dtype"] == "float16"
+  for a, b in zip(jax.tree.leaves(run.variables), jax.tree.leaves(loaded.variables)):
+    assert b.dtype == np.float32
+    np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=2e-3, atol=1e-4)
+  frames = np.random.default_rng(0).uniform(size=(4, *run.frames_shape)).astype(np.float32)
+  np.testing.assert_allclose(predict.predict_frames(loaded, frames),
+                             predict.predict_frames(run, frames), atol=1e-2)
+  with pytest.raises(ValueError, match="weights_dtype must be one of"):
+    bundle.write_bundle(run, str(tmp_path / "x"), weights_dtype="int8")
+
+
 def test_unknown_bundle_names_the_known_ones():
   with pytest.raises(checkpoints.BundleError, match="bundled models: .*fer2013"):
     checkpoints.load_bundled("no_such_model")
