@@ -40,13 +40,15 @@ def cremad_probabilities(probabilities: np.ndarray, class_names) -> np.ndarray:
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--clips", required=True, help="folder of CREMA-D clips (*.flv)")
-  parser.add_argument("--workdir", default=None, help="a run (default: the bundled model)")
+  parser.add_argument("--workdir", default=None, help="a run (default: a bundled model)")
+  parser.add_argument("--bundled", default=predict.DEFAULT_BUNDLED,
+                      help="the bundled model without --workdir, e.g. fer2013_ensemble")
   parser.add_argument("--max_frames", type=int, default=0, help="frames per clip (0: all)")
   args = parser.parse_args(argv)
   paths = sorted(glob.glob(os.path.join(args.clips, "*.flv")))
   if not paths:
     raise SystemExit(f"no .flv clips in {args.clips}")
-  run = predict.load_model(args.workdir)
+  run = predict.load_model(args.workdir, args.bundled)
   labels = [cremad.parse_clip_name(p).label for p in paths]
   predict.predict(paths[0], run, max_frames=2)  # Compile once, outside the timing.
   start = time.perf_counter()

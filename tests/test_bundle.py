@@ -70,7 +70,8 @@ def test_the_default_bundle_is_shipped():
   assert predict.DEFAULT_BUNDLED == checkpoints.DEFAULT_BUNDLED
 
 
-@pytest.mark.parametrize("name", ["fer2013", "fer2013_deep", "fer2013_vgg"])
+@pytest.mark.parametrize("name", ["fer2013", "fer2013_deep", "fer2013_vgg", "fer2013_deep28",
+                                  "fer2013_ensemble"])
 def test_shipped_fer2013_model_matches_its_card(fer2013_shared_dir, name):
   """Accuracy on a fixed sample of 300 PrivateTest images, against the model card's figure."""
   run = checkpoints.load_bundled(name)

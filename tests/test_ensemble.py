@@ -2,6 +2,7 @@
 (emo_jax/models/ensemble.py, checkpoints.ensemble, bundle --members)."""
 import dataclasses
 import json
+import types
 
 import jax
 import numpy as np
@@ -97,3 +98,13 @@ def test_ensemble_selection_prefers_fewer_members_within_the_tolerance():
   better_triple = [(("a", "b", "c"), 0.9)] + scores
   assert fer2013_ensemble.choose(better_triple, tolerance=0.05)[0] == ("a", "b", "c")
   assert len(fer2013_ensemble.choose(better_triple, tolerance=0.2)[0]) == 2
+
+
+def test_the_shipped_ensemble_loads_its_members_and_is_no_pretrained_encoder():
+  run = checkpoints.load_bundled("fer2013_ensemble")
+  assert isinstance(run.model, models.Ensemble) and len(run.model.members) == 3
+  assert "fer2013_deep" in [m.rsplit("/", 1)[-1] for m in run.config.members]
+  from emo_jax import trainer
+  state = types.SimpleNamespace(params={}, batch_stats={})
+  with pytest.raises(ValueError, match="is an ensemble of .*start from one of its members"):
+    trainer.load_pretrained_encoder(state, "bundled:fer2013_ensemble", None)
