@@ -245,7 +245,7 @@ def bundled_dir() -> str:
 
 
 def bundled_names() -> tuple[str, ...]:
-  """Names of the bundled models, e.g. `("fer2013", "fer2013_deep", "fer2013_vgg")`."""
+  """Names of the bundled models, e.g. `("fer2013", "fer2013_deep", ..., "fer2013_vgg")`."""
   root = bundled_dir()
   return tuple(sorted(name for name in os.listdir(root)
                       if os.path.isfile(os.path.join(root, name, BUNDLE_MANIFEST))))
@@ -264,7 +264,8 @@ def load_bundled(name: str = DEFAULT_BUNDLED, directory: str | None = None) -> L
 
   Args:
     name: a bundled model's name (`bundled_names()`), e.g. "fer2013_deep" (the default),
-      "fer2013_vgg" or "fer2013", FER2013 face models trained by this project (its MODEL_CARD.md says how and how well).
+      "fer2013_vgg", "fer2013" or "fer2013_ensemble" (three of them averaged), FER2013
+      face models trained by this project (each MODEL_CARD.md says how and how well).
     directory: a bundle folder written by `python -m emo_jax.bundle`, instead of `name`.
 
   Returns:
