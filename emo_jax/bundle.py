@@ -85,14 +85,18 @@ def write_bundle(run: checkpoints.LoadedRun, out_dir: str, card_notes: str = "",
   for key in ("val_accuracy", "test_accuracy", "test_balanced_accuracy", "test_macro_f1"):
     if key in final_metrics:
       card.append(f"- {key}: {final_metrics[key]:.4f}")
-  card_path = os.path.join(out_dir, checkpoints.BUNDLE_MODEL_CARD)
-  with open(card_path, "w") as f:
+  _write_card_and_manifest(out_dir, card, manifest)
+  return manifest["sha256"]
+
+
+def _write_card_and_manifest(out_dir: str, card: list[str], manifest: dict) -> None:
+  """MODEL_CARD.md, then the manifest, renamed into place last (it marks a complete bundle)."""
+  with open(os.path.join(out_dir, checkpoints.BUNDLE_MODEL_CARD), "w") as f:
     f.write("\n".join(card).lstrip() + "\n")
   manifest_path = os.path.join(out_dir, checkpoints.BUNDLE_MANIFEST)
   with open(manifest_path + ".tmp", "w") as f:
     json.dump(manifest, f, indent=1, default=float)
   os.replace(manifest_path + ".tmp", manifest_path)
-  return manifest["sha256"]
 
 
 def write_ensemble_bundle(members: list[str], out_dir: str, card_notes: str = "") -> dict:
@@ -121,12 +125,7 @@ def write_ensemble_bundle(members: list[str], out_dir: str, card_notes: str = ""
           f"- parameters: {num_parameters:,} in all; no weights of its own (the members' are "
           "checked by SHA-256)",
           f"- written at commit {manifest['git_commit']}"]
-  with open(os.path.join(out_dir, checkpoints.BUNDLE_MODEL_CARD), "w") as f:
-    f.write("\n".join(card).lstrip() + "\n")
-  manifest_path = os.path.join(out_dir, checkpoints.BUNDLE_MANIFEST)
-  with open(manifest_path + ".tmp", "w") as f:
-    json.dump(manifest, f, indent=1)
-  os.replace(manifest_path + ".tmp", manifest_path)
+  _write_card_and_manifest(out_dir, card, manifest)
   return manifest
 
 
@@ -146,6 +145,8 @@ def main(argv=None) -> int:
   parser.add_argument("--card_notes", default=None,
                       help="Markdown file that opens the model card (data, licence, results)")
   args = parser.parse_args(argv)
+  if args.members and args.weights_dtype != "float32":
+    parser.error("--weights_dtype is for --workdir: an ensemble bundle holds no weights")
   notes = ""
   if args.card_notes:
     with open(args.card_notes) as f:
