@@ -61,7 +61,7 @@ def main(argv=None) -> int:
                       help="a bundled model's name or a workdir; repeat for each candidate")
   parser.add_argument("--data_dir", default="data/tfds")
   parser.add_argument("--tolerance", type=float, default=0.2,
-                      help="points of PublicTest accuracy traded for each fewer member")
+                      help="a smaller subset within this many points of the best PublicTest accuracy is preferred")
   parser.add_argument("--out", default=None, help="write every subset's score as JSON here")
   args = parser.parse_args(argv)
   if len(args.member) < 2:
