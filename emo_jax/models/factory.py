@@ -22,8 +22,8 @@ from emo_jax.models import pooling
 from emo_jax.models import resnet
 
 # `name` in each sub-config picks the module; its other keys are the module's fields.
-ENCODERS = {"conv": conv_encoder.ConvEncoder, "resnet18": resnet.ResNet18,
-            "resnet34": resnet.ResNet34}
+ENCODERS = {"conv": conv_encoder.ConvEncoder, "resnet": resnet.ResNet,
+            "resnet18": resnet.ResNet18, "resnet34": resnet.ResNet34}
 TEMPORAL_MODELS = {"lstm": lstm.TemporalLSTM, "attention": attention.TemporalAttention,
                    "mean": pooling.MeanPooling}
 VIDEO_MODELS = {"c3d": conv3d.C3D, "r2plus1d": conv3d.R2Plus1D}
