@@ -292,6 +292,7 @@ def test_pretrained_encoder_round_trips_into_a_fresh_model(tmp_path):
 @pytest.mark.parametrize("change,message", [
     (dict(encoder=dict(name="conv", widht=(4,))), "Did you mean 'widths'"),
     (dict(encoder=dict(name="vgg")), "model.encoder.name='vgg'"),
+    (dict(encoder=dict(name="resnet", num_filters=2)), "model.encoder needs stage_sizes for ResNet"),
     (dict(video=dict(name="c3d")), "exactly one"),
     (dict(temporal=None), "model.temporal must be set"),
     (dict(dtype="float16"), "model.dtype"),
@@ -303,6 +304,21 @@ def test_config_mistakes_fail_with_a_clear_message(change, message):
   config.update(change)
   with pytest.raises(ValueError, match=message):
     models.create_model(config, NUM_CLASSES)
+
+
+def test_resnet_encoder_takes_its_stage_sizes_from_the_config():
+  """`name="resnet"` is the ResNet of any depth: one block per stage here, as in
+  configs/fer2013_cpu_resnet.py."""
+  config = tiny_config("cnn_lstm")
+  with config.unlocked():
+    config.encoder = ml_collections.ConfigDict(dict(name="resnet", stage_sizes=(1, 1),
+                                                    num_filters=2, small_stem=True))
+  model = models.create_model(config, NUM_CLASSES)
+  variables = _init(model, _frames(2))
+  blocks = sorted(k for k in variables["params"]["encoder"] if k.startswith("stage"))
+  assert blocks == ["stage0_block0", "stage1_block0"]
+  logits, _ = model.apply(variables, _frames(2), train=False)
+  assert logits.shape == (2, NUM_CLASSES)
 
 
 def test_switching_the_temporal_model_by_name_drops_the_other_models_settings(caplog):

@@ -209,6 +209,13 @@ def _build(section: str, table: Mapping[str, Callable] | None, sub_config: Mappi
       hint = f" Did you mean {close[0]!r}?" if close else ""
       raise ValueError(f"model.{section}.{key} is not a field of {cls.__name__} "
                        f"(fields: {', '.join(fields)}).{hint}")
+  preset = getattr(module, "keywords", {})  # What a partial such as ResNet18 fixes.
+  required = [f.name for f in dataclasses.fields(cls) if f.name in fields
+              and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+  missing = [key for key in required if key not in kwargs and key not in preset]
+  if missing:
+    raise ValueError(f"model.{section} needs {', '.join(missing)} for {cls.__name__}; "
+                     f"set model.{section}.{missing[0]}")
   return module(dtype=dtype, **kwargs)
 
 
