@@ -1,4 +1,8 @@
-"""ResNet-18 and ResNet-34 frame encoders (basic residual blocks), as in the Flax examples."""
+"""ResNet frame encoders (basic residual blocks), as in the Flax examples.
+
+`model.encoder.name` "resnet18" and "resnet34" are the usual depths; "resnet" takes
+`stage_sizes` from the config (one block per stage in configs/fer2013_cpu_resnet.py).
+"""
 import functools
 from typing import Sequence
 
