@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from benchmarks import face_cost
 from benchmarks import flops
 from benchmarks import machine
 from benchmarks import reference_pytorch
@@ -222,3 +223,10 @@ def test_train_loop_benchmark_times_both_loops(tiny_data_dir, capsys):
   rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
   assert [r["mode"] for r in rows] == ["host_sync", "prefetch"]
   assert all(r["steps_per_second"] > 0 and r["num_devices"] == 8 for r in rows)
+
+
+def test_face_cost_times_each_named_bundle(capsys):
+  times = face_cost.time_bundled("fer2013", calls=3)
+  assert len(times) == 3 and all(t > 0 for t in times)
+  assert face_cost.main(["fer2013"]) == 0
+  assert capsys.readouterr().out.startswith("fer2013: ")
