@@ -44,6 +44,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.train.log_every_steps = 50
   config.train.eval_every_epochs = 1.0
   config.train.checkpoint_every_epochs = 1.0
+  # Start every variable of the model (not the optimiser) from a trained model of the same
+  # architecture: "bundled:NAME" or a training workdir (its best checkpoint). "" = fresh.
+  config.train.init_from = ""
 
   config.loss = ml_collections.ConfigDict()
   config.loss.label_smoothing = 0.1

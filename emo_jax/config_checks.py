@@ -21,6 +21,10 @@ RESUMABLE_KEYS = (
 # value is a difference. `data.augment.frame_dropout_fill`: see emo_jax/data/augment.py.
 RETIRED_KEYS = {"data.augment.frame_dropout_fill": "repeat"}
 
+# Fields added later -> their default, which a workdir saved before them ran with: such a
+# workdir resumes while the field keeps that default.
+ADDED_KEYS = {"train.init_from": ""}
+
 
 class ConfigError(ValueError):
   """A config value that cannot work; the message says which key to change."""
@@ -48,6 +52,12 @@ def check_config(config: ml_collections.ConfigDict):
   if config.num_devices != -1 and not 1 <= config.num_devices <= jax.device_count():
     problems.append(f"config.num_devices={config.num_devices}: there are {jax.device_count()} devices "
                     "(use -1 for all)")
+  init_from = config.train.get("init_from", "")
+  encoder = config.model.get("encoder")
+  if init_from and encoder and encoder.get("pretrained"):
+    problems.append(f"config.train.init_from={init_from!r} sets every variable, "
+                    f"config.model.encoder.pretrained={encoder.pretrained!r} the encoder's: "
+                    "set one of them (--config.model.encoder.pretrained='')")
   problems += _audio_problems(config)
   if problems:
     raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
@@ -104,6 +114,8 @@ def config_differences(saved: dict, current: dict, allowed=RESUMABLE_KEYS) -> li
       continue
     before, after = saved_flat.get(key, missing), current_flat.get(key, missing)
     if key in RETIRED_KEYS and after is missing and before == RETIRED_KEYS[key]:
+      continue
+    if key in ADDED_KEYS and before is missing and after == ADDED_KEYS[key]:
       continue
     if before != after:
       before = "(absent)" if before is missing else repr(before)

@@ -57,18 +57,38 @@ def load_pretrained_encoder(state, pretrained: str, model_config):
   e.g. "bundled:fer2013") or a directory written by `models.save_encoder`."""
   variables = {"params": state.params, "batch_stats": state.batch_stats}
   if pretrained.startswith(BUNDLED_PREFIX):
-    bundled = checkpoints.load_bundled(pretrained[len(BUNDLED_PREFIX):])
-    if bundled.config.model.get("ensemble"):
-      raise ValueError(f"model.encoder.pretrained={pretrained!r} is an ensemble of "
-                       f"{', '.join(map(os.path.basename, bundled.config.members))}: start from "
-                       "one of its members (bundled:NAME)")
-    source = bundled.variables
+    source = _load_source(pretrained, "model.encoder.pretrained").variables
     variables, copied, skipped = models.copy_matching_encoder(variables, source)
     logging.info("Frame encoder from %s: %d entries copied, %d kept fresh (%s)", pretrained,
                  len(copied), len(skipped), ", ".join(skipped) or "none")
   else:
     variables = models.load_pretrained_from_config(variables, model_config)
     logging.info("Loaded the pretrained frame encoder from %s", pretrained)
+  return state.replace(params=variables["params"], batch_stats=variables["batch_stats"])
+
+
+def _load_source(name: str, setting: str) -> checkpoints.LoadedRun:
+  """"bundled:NAME" or a workdir -> the trained model; an ensemble is refused."""
+  if name.startswith(BUNDLED_PREFIX):
+    run = checkpoints.load_bundled(name[len(BUNDLED_PREFIX):])
+    if run.config.model.get("ensemble"):
+      raise ValueError(f"{setting}={name!r} is an ensemble of "
+                       f"{', '.join(map(os.path.basename, run.config.members))}: start from "
+                       "one of its members (bundled:NAME)")
+    return run
+  return checkpoints.load(name)
+
+
+def init_from(state, source_name: str):
+  """`train.init_from`: every variable from a trained model of the same architecture.
+
+  The optimiser state, step and schedule start fresh: a fine-tune or a second schedule
+  (e.g. annealing a run that was stopped half-way), not a resume.
+  """
+  source = _load_source(source_name, "config.train.init_from")
+  variables = models.copy_all_variables(
+      {"params": state.params, "batch_stats": state.batch_stats}, source.variables)
+  logging.info("All variables from %s (step %s)", source_name, source.step)
   return state.replace(params=variables["params"], batch_stats=variables["batch_stats"])
 
 
@@ -138,6 +158,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
   state = train_state_lib.create_train_state(model, tx, frames_shape, init_rng, mesh)
   if config.model.get("encoder") and config.model.encoder.get("pretrained"):
     state = load_pretrained_encoder(state, config.model.encoder.pretrained, config.model)
+  if config.train.get("init_from"):
+    state = init_from(state, config.train.init_from)
   if config.data.cached_features:  # After the encoder is final: the cache depends on it.
     data = feature_cache.cached_feature_datasets(
         data, config, model, {"params": state.params, "batch_stats": state.batch_stats})

@@ -165,6 +165,40 @@ def copy_matching_encoder(variables: Variables, source: Mapping[str, Any]
   return _with_encoder(variables, restored), copied, skipped
 
 
+def copy_all_variables(variables: Variables, source: Mapping[str, Any]) -> Variables:
+  """Every entry of `variables` (params, batch_stats) replaced by `source`'s, on its sharding.
+
+  For `train.init_from`: the source must be a model of the same architecture, so every
+  path and shape must match; floats are cast to the target's dtype (a float16 bundle
+  starts a float32 run).
+
+  Raises:
+    ValueError: naming the first paths that are missing or shaped differently.
+  """
+  available = {jax.tree_util.keystr(path): leaf
+               for path, leaf in jax.tree_util.tree_flatten_with_path(
+                   {k: source[k] for k in variables if k in source})[0]}
+  problems = []
+
+  def take(key_path, like):
+    value = available.get(jax.tree_util.keystr(key_path))
+    if value is None or tuple(np.shape(value)) != tuple(like.shape):
+      name = "/".join(str(getattr(k, "key", k)) for k in key_path)
+      got = "absent" if value is None else f"shape {tuple(np.shape(value))}"
+      problems.append(f"{name} ({tuple(like.shape)} here, {got} in the source)")
+      return like
+    value = np.asarray(value, dtype=like.dtype)
+    sharding = getattr(like, "sharding", None)
+    return jax.device_put(value, sharding) if sharding is not None else jnp.asarray(value)
+
+  copied = jax.tree_util.tree_map_with_path(take, dict(variables))
+  if problems:
+    raise ValueError(f"the source model does not have this model's architecture: "
+                     f"{len(problems)} of its variables differ, e.g. {'; '.join(problems[:3])}. "
+                     "Use the config the source was trained with")
+  return copied
+
+
 def load_pretrained_from_config(variables: Variables,
                                 model_config: ml_collections.ConfigDict) -> Variables:
   """`load_pretrained_encoder` from `model_config.encoder.pretrained` when it is set."""
