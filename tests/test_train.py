@@ -301,3 +301,49 @@ def test_sigterm_saves_and_exits_cleanly(tiny_data_dir, tmp_path):
   assert "metric_writers.py" in info_sources, output[-3000:]
   assert info_sources <= {"train.py", "trainer.py", "metric_writers.py", "train_checkpoints.py"}, info_sources
   assert "checkpoint_manager.py" in (tmp_path / "train.log").read_text()
+
+
+def test_init_from_starts_every_variable_from_a_trained_run(tiny_data_dir, tiny_trained_workdir,
+                                                            tmp_path):
+  """`train.init_from=WORKDIR`: a second schedule from the run's weights, optimiser fresh."""
+  from emo_jax import checkpoints  # pylint: disable=g-import-not-at-top
+  source = checkpoints.load(str(tiny_trained_workdir))
+  config = tiny_config(tiny_data_dir, **{"train.init_from": str(tiny_trained_workdir),
+                                         "optimizer.learning_rate": 1e-9})
+  final = trainer.train_and_evaluate(config, str(tmp_path / "from_run"))
+  assert final["steps"] == 2  # A new schedule: the source's step is not carried over.
+  tuned = checkpoints.load(str(tmp_path / "from_run"), "latest")
+  # At a negligible learning rate the parameters stay the source's, not a fresh init's.
+  for a, b in zip(jax.tree.leaves(source.variables["params"]),
+                  jax.tree.leaves(tuned.variables["params"])):
+    np.testing.assert_allclose(np.asarray(b), np.asarray(a), atol=1e-5)
+  fresh = trainer.train_and_evaluate(tiny_config(tiny_data_dir, **{"optimizer.learning_rate": 1e-9}),
+                                     str(tmp_path / "fresh"))
+  assert fresh["steps"] == 2
+  fresh_params = checkpoints.load(str(tmp_path / "fresh"), "latest").variables["params"]
+  assert any(np.abs(np.asarray(a) - np.asarray(b)).max() > 1e-3 for a, b in
+             zip(jax.tree.leaves(source.variables["params"]), jax.tree.leaves(fresh_params)))
+
+
+def test_init_from_another_architecture_says_which_variables_differ(tiny_data_dir,
+                                                                    tiny_trained_workdir, tmp_path):
+  config = tiny_config(tiny_data_dir, **{"train.init_from": str(tiny_trained_workdir),
+                                         "model.temporal.hidden_size": 16})
+  with pytest.raises(ValueError, match=r"does not have this model's architecture: \d+ of its "
+                                       r"variables differ, e\.g\. params/\S+ \(\(\d+, \d+\) here, \(\d+, \d+\) in "
+                                       r"the source\)"):
+    trainer.train_and_evaluate(config, str(tmp_path))
+
+
+def test_init_from_and_a_pretrained_encoder_cannot_both_be_set(tiny_data_dir, tmp_path):
+  config = tiny_config(tiny_data_dir, **{"train.init_from": "bundled:fer2013",
+                                         "model.encoder.pretrained": "bundled:fer2013"})
+  with pytest.raises(config_checks.ConfigError, match="set one of them"):
+    trainer.train_and_evaluate(config, str(tmp_path))
+
+
+def test_a_workdir_saved_before_init_from_existed_still_resumes():
+  saved = {"train": {"num_steps": 2}}
+  assert config_checks.config_differences(saved, {"train": {"num_steps": 2, "init_from": ""}}) == []
+  assert config_checks.config_differences(saved, {"train": {"num_steps": 2, "init_from": "x"}}) == [
+      "train.init_from: (absent) in the workdir, 'x' now"]

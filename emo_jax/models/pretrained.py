@@ -184,7 +184,7 @@ def copy_all_variables(variables: Variables, source: Mapping[str, Any]) -> Varia
     value = available.get(jax.tree_util.keystr(key_path))
     if value is None or tuple(np.shape(value)) != tuple(like.shape):
       name = "/".join(str(getattr(k, "key", k)) for k in key_path)
-      got = "absent" if value is None else f"shape {tuple(np.shape(value))}"
+      got = "absent" if value is None else tuple(np.shape(value))
       problems.append(f"{name} ({tuple(like.shape)} here, {got} in the source)")
       return like
     value = np.asarray(value, dtype=like.dtype)
