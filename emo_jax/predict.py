@@ -39,7 +39,7 @@ AGGREGATIONS = ("mean", "log_mean")
 # frame height are found (the dataset builders use 120 rows for CREMA-D's large faces).
 DETECT_HEIGHT = 240
 _BATCH = 32  # Frames per model call; the last batch is padded, so one compilation serves all.
-DEFAULT_BUNDLED = "fer2013_deep"  # = checkpoints.DEFAULT_BUNDLED, without importing JAX here.
+DEFAULT_BUNDLED = "fer2013_vgg"  # = checkpoints.DEFAULT_BUNDLED, without importing JAX here.
 # A loaded model: `checkpoints.LoadedRun` (JAX) or `emo_jax.export.runtime.OnnxModel`.
 Model = Any
 
