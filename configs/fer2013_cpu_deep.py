@@ -18,7 +18,8 @@ parameters and 119 M multiply-adds per face, yet it trains as fast as `fer2013_c
 that the whole run fits in two hours on the 2-core machine when nothing else runs.
 Trains on FER2013 train, selects the checkpoint on PublicTest (val), reports PrivateTest
 (test) once; `experiments.fer2013_views` picks the test-time augmentation on PublicTest.
-The bundled `fer2013_deep`, `predict`'s default, is this recipe's run:
+The bundled `fer2013_deep` (`predict`'s default until the annealed `fer2013_vgg`) is this
+recipe's run:
 
   python -m emo_jax.bundle --workdir workdirs/fer2013_cpu_deep --name fer2013_deep \
       --card_notes docs/model_cards/fer2013_deep.md

@@ -102,9 +102,11 @@ def test_ensemble_selection_prefers_fewer_members_within_the_tolerance():
 
 def test_the_shipped_ensemble_loads_its_members_and_is_no_pretrained_encoder():
   run = checkpoints.load_bundled("fer2013_ensemble")
-  assert isinstance(run.model, models.Ensemble) and len(run.model.members) == 3
-  assert "fer2013_deep" in [m.rsplit("/", 1)[-1] for m in run.config.members]
+  assert isinstance(run.model, models.Ensemble) and len(run.model.members) == 2
+  assert sorted(m.rsplit("/", 1)[-1] for m in run.config.members) == ["fer2013_deep", "fer2013_vgg"]
   from emo_jax import trainer
   state = types.SimpleNamespace(params={}, batch_stats={})
   with pytest.raises(ValueError, match="is an ensemble of .*start from one of its members"):
     trainer.load_pretrained_encoder(state, "bundled:fer2013_ensemble", None)
+  with pytest.raises(ValueError, match="init_from='bundled:fer2013_ensemble' is an ensemble"):
+    trainer.init_from(state, "bundled:fer2013_ensemble")
