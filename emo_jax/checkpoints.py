@@ -36,8 +36,8 @@ BUNDLE_MANIFEST = "manifest.json"
 BUNDLE_MODEL_CARD = "MODEL_CARD.md"
 # How a bundle may store its float variables; they are float32 once loaded.
 BUNDLE_WEIGHT_DTYPES = ("float32", "float16")
-# The bundled model with the best PublicTest accuracy (each bundle's MODEL_CARD.md says
-# how it was chosen): `predict`'s default.
+# The single bundled network with the best PublicTest accuracy (each bundle's MODEL_CARD.md
+# says how it was chosen; the opt-in ensemble costs both members' time): `predict`'s default.
 DEFAULT_BUNDLED = "fer2013_vgg"
 # The fastest: the default of live and whole-video analysis (`emo_jax.video`, the demo),
 # about 3.7x cheaper per face on a CPU than DEFAULT_BUNDLED, 7.6 points less accurate on PrivateTest.

@@ -122,6 +122,18 @@ def load_pretrained_encoder(variables: Variables, checkpoint_path: str | os.Path
   return _with_encoder(variables, jax.tree.map(place, restored, target))
 
 
+def _path_name(key_path) -> str:
+  """A tree path as "params/encoder/stage0_conv0/kernel"."""
+  return "/".join(str(getattr(k, "key", k)) for k in key_path)
+
+
+def _placed_like(value, like):
+  """`value` as an array of `like`'s dtype, on `like`'s sharding when it has one."""
+  value = np.asarray(value, dtype=like.dtype)
+  sharding = getattr(like, "sharding", None)
+  return jax.device_put(value, sharding) if sharding is not None else jnp.asarray(value)
+
+
 def copy_matching_encoder(variables: Variables, source: Mapping[str, Any]
                           ) -> tuple[Variables, list[str], list[str]]:
   """The encoder entries of `source` whose path and shape match `variables`' are copied in.
@@ -145,16 +157,12 @@ def copy_matching_encoder(variables: Variables, source: Mapping[str, Any]
   copied, skipped = [], []
 
   def take(key_path, like):
-    key = jax.tree_util.keystr(key_path)
-    name = "/".join(str(getattr(k, "key", k)) for k in key_path)
-    value = available.get(key)
+    value = available.get(jax.tree_util.keystr(key_path))
     if value is None or tuple(np.shape(value)) != tuple(like.shape):
-      skipped.append(name)
+      skipped.append(_path_name(key_path))
       return like
-    copied.append(name)
-    value = np.asarray(value, dtype=like.dtype)
-    sharding = getattr(like, "sharding", None)
-    return jax.device_put(value, sharding) if sharding is not None else jnp.asarray(value)
+    copied.append(_path_name(key_path))
+    return _placed_like(value, like)
 
   restored = jax.tree_util.tree_map_with_path(take, target)
   if not any(name.startswith("params/") for name in copied):
@@ -183,13 +191,10 @@ def copy_all_variables(variables: Variables, source: Mapping[str, Any]) -> Varia
   def take(key_path, like):
     value = available.get(jax.tree_util.keystr(key_path))
     if value is None or tuple(np.shape(value)) != tuple(like.shape):
-      name = "/".join(str(getattr(k, "key", k)) for k in key_path)
       got = "absent" if value is None else tuple(np.shape(value))
-      problems.append(f"{name} ({tuple(like.shape)} here, {got} in the source)")
+      problems.append(f"{_path_name(key_path)} ({tuple(like.shape)} here, {got} in the source)")
       return like
-    value = np.asarray(value, dtype=like.dtype)
-    sharding = getattr(like, "sharding", None)
-    return jax.device_put(value, sharding) if sharding is not None else jnp.asarray(value)
+    return _placed_like(value, like)
 
   copied = jax.tree_util.tree_map_with_path(take, dict(variables))
   if problems:

@@ -23,8 +23,9 @@ if __name__ == "__main__":
     rows = [json.loads(line) for line in f]
   rates = [r["steps_per_second"] for r in rows if r.get("split") == "train" and "steps_per_second" in r]
   rate = statistics.median(rates)
-  per_epoch = STEPS_PER_EPOCH / rate + EVAL_SECONDS / fer2013_vgg.get_config().train.eval_every_epochs
-  epochs = int(min(fer2013_vgg.get_config().train.num_epochs, 0.9 * budget / per_epoch))
+  train = fer2013_vgg.get_config().train
+  per_epoch = STEPS_PER_EPOCH / rate + EVAL_SECONDS / train.eval_every_epochs
+  epochs = int(min(train.num_epochs, 0.9 * budget / per_epoch))
   print(f"train loop {rate:.1f} steps/s (intervals: {', '.join(f'{r:.1f}' for r in rates)}); "
         f"{per_epoch:.1f} s per epoch; {epochs} epochs in {budget:.0f} s", file=sys.stderr)
   print(max(epochs, 10))
